@@ -1,0 +1,134 @@
+"""requirements.txt -> Spec, with the pip options teams actually use."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import List, Optional
+
+from ..errors import SpecError
+from ..spec import Spec, canonical_requirement
+
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_COMMENT = re.compile(r"(^|\s+)#.*$")
+
+
+class _Collected:
+    def __init__(self):
+        self.pypi: List[str] = []
+        self.constraints: List[str] = []
+        self.index_url: Optional[str] = None
+        self.extra_index_urls: List[str] = []
+        self.find_links: List[str] = []
+        self.pre = False
+
+
+def parse_requirements_file(path, python: Optional[str] = None) -> Spec:
+    path = Path(path)
+    collected = _Collected()
+    _parse_into(path, collected, seen=set(), as_constraint=False)
+    return Spec(
+        python=python,
+        pypi=tuple(collected.pypi),
+        constraints=tuple(collected.constraints),
+        index_url=collected.index_url,
+        extra_index_urls=tuple(collected.extra_index_urls),
+        find_links=tuple(collected.find_links),
+        pre=collected.pre,
+        origin=str(path),
+    )
+
+
+def _logical_lines(text: str):
+    """Yield (line_number, line) with comments removed and continuations joined."""
+    buffer, start = "", None
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = _COMMENT.sub("", raw) if not raw.lstrip().startswith("#") else ""
+        if start is None:
+            start = number
+        if line.endswith("\\"):
+            buffer += line[:-1] + " "
+            continue
+        buffer += line
+        if buffer.strip():
+            yield start, buffer.strip()
+        buffer, start = "", None
+    if buffer.strip():
+        yield start, buffer.strip()
+
+
+def _expand_env(value: str, where: str) -> str:
+    def sub(match):
+        name = match.group(1)
+        if name not in os.environ:
+            raise SpecError("%s: environment variable %s is not set" % (where, name))
+        return os.environ[name]
+
+    return _ENV_VAR.sub(sub, value)
+
+
+def _parse_into(path: Path, out: _Collected, seen: set, as_constraint: bool):
+    real = path.resolve()
+    if real in seen:
+        return
+    seen.add(real)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError("Cannot read requirements file %s: %s" % (path, exc.strerror)) from exc
+    for number, line in _logical_lines(text):
+        where = "%s, line %d" % (path, number)
+        if line.startswith("-"):
+            _option(line, path, where, out, seen)
+        elif as_constraint:
+            out.constraints.append(canonical_requirement(_expand_env(line, where), where))
+        else:
+            out.pypi.append(canonical_requirement(_expand_env(line, where), where))
+
+
+def _option(line: str, path: Path, where: str, out: _Collected, seen: set):
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise SpecError("%s: cannot parse %r (%s)" % (where, line, exc)) from exc
+    flag, rest = words[0], words[1:]
+    if "=" in flag and flag.startswith("--"):
+        flag, value = flag.split("=", 1)
+        rest = [value] + rest
+    elif len(flag) > 2 and flag[1] != "-" and flag[:2] in ("-r", "-c", "-i", "-f"):
+        flag, rest = flag[:2], [flag[2:]] + rest
+
+    def value() -> str:
+        if len(rest) != 1:
+            raise SpecError("%s: %s takes exactly one value" % (where, flag))
+        return _expand_env(rest[0], where)
+
+    if flag in ("-r", "--requirement", "-c", "--constraint"):
+        included = path.parent / value()
+        _parse_into(included, out, seen, as_constraint=flag in ("-c", "--constraint"))
+    elif flag in ("-i", "--index-url"):
+        out.index_url = value()
+    elif flag == "--extra-index-url":
+        out.extra_index_urls.append(value())
+    elif flag in ("-f", "--find-links"):
+        link = value()
+        if "://" not in link:
+            link = str((path.parent / link).resolve())
+        out.find_links.append(link)
+    elif flag == "--pre":
+        out.pre = True
+    elif flag in ("--only-binary", "--prefer-binary", "--no-cache-dir"):
+        pass  # flowenv always installs wheels; these change nothing for it
+    elif flag in ("-e", "--editable"):
+        raise SpecError(
+            "%s: editable requirements cannot be shared through a named environment; "
+            "build a wheel and list it instead" % where
+        )
+    else:
+        raise SpecError(
+            "%s: option %s is not supported in requirements files read by flowenv "
+            "(supported: -r, -c, -i/--index-url, --extra-index-url, -f/--find-links, --pre)"
+            % (where, flag)
+        )

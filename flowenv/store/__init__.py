@@ -1,0 +1,62 @@
+"""The store: package blobs, environment records and aliases over one BlobStore."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import StoreError
+from .aliases import AliasBook, AliasRecord
+from .blobs import BlobStore, Key
+from .envs import EnvRecords
+from .packages import PackageStore
+
+STORE_LAYOUT = Key("v1")
+
+__all__ = ["Store", "open_blob_store", "BlobStore", "Key", "AliasRecord"]
+
+
+def open_blob_store(url: str) -> BlobStore:
+    """A BlobStore for a local folder, s3://, gs:// or azure:// URL."""
+    scheme = url.split("://", 1)[0] if "://" in url else "file"
+    if scheme == "file":
+        from .local import LocalBlobStore
+
+        return LocalBlobStore(url[len("file://"):] if url.startswith("file://") else url)
+    if scheme == "s3":
+        from .s3 import S3BlobStore
+
+        return S3BlobStore.from_url(url)
+    if scheme in ("gs", "gcs"):
+        from .gcs import GCSBlobStore
+
+        return GCSBlobStore.from_url(url)
+    if scheme in ("azure", "az"):
+        from .azure import AzureBlobStore
+
+        return AzureBlobStore.from_url(url)
+    raise StoreError("Unsupported store URL %r: use a folder, s3://, gs:// or azure://" % url)
+
+
+@dataclass
+class Store:
+    blobs: BlobStore
+    packages: PackageStore
+    envs: EnvRecords
+    aliases: AliasBook
+
+    @classmethod
+    def open(cls, url: str) -> "Store":
+        return cls.over(open_blob_store(url))
+
+    @classmethod
+    def over(cls, blobs: BlobStore) -> "Store":
+        return cls(
+            blobs=blobs,
+            packages=PackageStore(blobs, STORE_LAYOUT.child("packages")),
+            envs=EnvRecords(blobs, STORE_LAYOUT),
+            aliases=AliasBook(blobs, STORE_LAYOUT.child("aliases")),
+        )
+
+    @property
+    def url(self) -> str:
+        return self.blobs.url

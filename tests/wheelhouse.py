@@ -1,0 +1,56 @@
+"""Build small, real wheels at test time and serve them as a local find-links index."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zipfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def make_wheel(folder: Path, name: str, version: str, requires: Sequence[str] = (),
+               tag: str = "py3-none-any", module_code: str = None) -> Path:
+    """A pure-Python wheel whose module `name` exposes __version__ (and module_code)."""
+    module = name.replace("-", "_")
+    dist = "%s-%s" % (module, version)
+    files = {
+        "%s/__init__.py" % module: "__version__ = %r\n%s" % (version, module_code or ""),
+        "%s.dist-info/METADATA" % dist: "Metadata-Version: 2.1\nName: %s\nVersion: %s\n%s"
+        % (name, version, "".join("Requires-Dist: %s\n" % r for r in requires)),
+        "%s.dist-info/WHEEL" % dist: "Wheel-Version: 1.0\nGenerator: flowenv-tests\n"
+        "Root-Is-Purelib: true\nTag: %s\n" % tag,
+    }
+    record = "%s.dist-info/RECORD" % dist
+    lines = ["%s,%s,%d" % (p, _record_hash(c.encode()), len(c.encode())) for p, c in files.items()]
+    files[record] = "\n".join(lines + ["%s,," % record]) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ("%s-%s.whl" % (dist, tag))
+    with zipfile.ZipFile(path, "w") as zf:
+        for p, content in files.items():
+            zf.writestr(p, content)
+    return path
+
+
+# The default test index: versions and dependencies enough to tell envs apart.
+DEFAULT_PACKAGES: Iterable[tuple] = (
+    ("alpha", "1.0.0", ()),
+    ("alpha", "2.0.0", ()),
+    ("beta", "1.0.0", ("alpha>=1",)),
+    ("beta", "1.5.0", ("alpha>=2",)),
+    ("gamma", "0.1.0", ()),
+    ("gamma", "0.2.0", ()),
+    ("gamma", "0.3.0", ()),
+    ("delta", "3.0.0", ("gamma",)),
+    ("epsilon", "1.0.0", ()),
+)
+
+
+def build_index(folder: Path, packages: Iterable[tuple] = DEFAULT_PACKAGES) -> Path:
+    for name, version, requires in packages:
+        make_wheel(folder, name, version, requires)
+    return folder
