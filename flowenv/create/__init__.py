@@ -19,6 +19,12 @@ from ..store import Store
 from .pypi import install_wheels, make_venv
 
 COMPLETE_MARKER = ".flowenv-complete"
+# Appends FLOWENV_SITE_APPEND's folders to sys.path *after* site-packages, so a host
+# (Metaflow) can provide its own runtime needs without shadowing the env's packages.
+SITE_HOOK = (
+    "import os, sys; sys.path.extend(p for p in "
+    "os.environ.get('FLOWENV_SITE_APPEND', '').split(os.pathsep) if p and p not in sys.path)\n"
+)
 
 __all__ = ["create_env", "env_python", "is_complete", "COMPLETE_MARKER"]
 
@@ -93,3 +99,5 @@ def _build(lock: Lock, store: Store, cache: LocalCache, finder: InterpreterFinde
         python = env_python(prefix)
     if wheels:
         install_wheels(python, fetch_from_store(wheels, store, cache))
+    for site_packages in prefix.glob("lib/python*/site-packages"):
+        (site_packages / "zz_flowenv_site_append.pth").write_text(SITE_HOOK)

@@ -1,0 +1,2 @@
+# Import-light on purpose: `metaflow environment ...` is loaded only when invoked.
+CMDS_DESC = [("environment", ".environment_cli.cli")]

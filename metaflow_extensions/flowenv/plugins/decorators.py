@@ -1,0 +1,207 @@
+"""The six decorators. They carry and check attributes; step_plan decides what they mean,
+and the named_env step decorator (on every step) drives the step's environment."""
+
+import os
+import sys
+
+from metaflow.decorators import FlowDecorator, StepDecorator
+from metaflow.metadata_provider import MetaDatum
+
+from .errors import FlowenvException
+
+ENV_VAR_ID = "FLOWENV_ENV_ID"
+ENV_VAR_ALIAS = "FLOWENV_ENV_ALIAS"
+
+# Steps with these decorators run elsewhere: their command keeps the launcher's Python.
+REMOTE_DECORATORS = ("batch", "kubernetes", "nvidia", "snowpark", "slurm", "nvct", "skypilot_step")
+
+
+def _require_flowenv(deco_name, environment):
+    if environment.TYPE != "conda":
+        raise FlowenvException(
+            "@%s needs flowenv's environment: run with --environment=conda "
+            "(e.g. python flow.py --environment=conda run)" % deco_name
+        )
+
+
+def _user_set(deco, *names):
+    return [n for n in names if deco.attributes.get(n) not in (None, {}, [], "", False)]
+
+
+class _NamedEnvMixin:
+    defaults = {"name": None, "pathspec": None, "fetch_at_exec": False, "disabled": None}
+
+    def coerce(self):
+        # Decorators passed on a command line (--with) arrive with string values.
+        for key in ("fetch_at_exec", "disabled"):
+            if isinstance(self.attributes.get(key), str):
+                self.attributes[key] = self.attributes[key].lower() == "true"
+        for key in ("name", "pathspec"):
+            if self.attributes.get(key) in ("None", ""):
+                self.attributes[key] = None
+
+    def check_reference(self, where):
+        if self.attributes["name"] and self.attributes["pathspec"]:
+            raise FlowenvException(
+                "%s: give either name= or pathspec=, not both (name=%r, pathspec=%r)"
+                % (where, self.attributes["name"], self.attributes["pathspec"])
+            )
+        if self.attributes["fetch_at_exec"] and not (
+            self.attributes["name"] or self.attributes["pathspec"]
+        ):
+            raise FlowenvException("%s: fetch_at_exec=True needs name= or pathspec=" % where)
+
+    @property
+    def reference(self):
+        return self.attributes["name"] or self.attributes["pathspec"]
+
+
+class _PackagesMixin:
+    def normalise(self):
+        # `packages` is OSS Metaflow's spelling for @conda; `libraries` the reference's.
+        if "libraries" in self.attributes:
+            merged = dict(self.attributes.get("libraries") or {})
+            merged.update(self.attributes.get("packages") or {})
+            self.attributes["libraries"] = merged
+            self.attributes["packages"] = {}
+
+
+# -- flow level -------------------------------------------------------------------------
+
+
+class _EnvFlowDecorator(FlowDecorator):
+    def flow_init(self, flow, graph, environment, flow_datastore, metadata, logger, echo, options):
+        _require_flowenv(self.name, environment)
+        decos = flow._flow_decorators
+        if "named_env_base" in decos and self.name == "named_env_base":
+            defining = [n for n in ("conda_base", "pypi_base") if n in decos]
+            if defining:
+                raise FlowenvException(
+                    "%s: @named_env_base cannot be combined with @%s on the flow: named "
+                    "environments are already resolved. Add packages on steps with @conda or "
+                    "@pypi instead." % (flow.name, " or @".join(defining))
+                )
+            self.check_reference("@named_env_base on %s" % flow.name)
+
+
+class CondaFlowDecorator(_PackagesMixin, _EnvFlowDecorator):
+    """Conda packages for every step: libraries={name: version}, channels, python."""
+
+    name = "conda_base"
+    defaults = {"libraries": {}, "packages": {}, "channels": [], "python": None, "disabled": None}
+
+    def init(self):
+        self.normalise()
+
+
+class PypiFlowDecorator(_EnvFlowDecorator):
+    """PyPI packages for every step: packages={name: version}, python, extra_indices."""
+
+    name = "pypi_base"
+    defaults = {"packages": {}, "python": None, "extra_indices": [], "disabled": None}
+
+
+class NamedEnvFlowDecorator(_NamedEnvMixin, _EnvFlowDecorator):
+    """A named environment (name='team/env:tag' or pathspec='Flow/Run/Step') for every step."""
+
+    name = "named_env_base"
+
+    def init(self):  # Metaflow calls init only when the class itself defines it
+        self.coerce()
+
+
+# -- step level -------------------------------------------------------------------------
+
+
+class _EnvStepDecorator(StepDecorator):
+    def step_init(self, flow, graph, step, decos, environment, flow_datastore, logger):
+        _require_flowenv(self.name, environment)
+
+
+class CondaStepDecorator(_PackagesMixin, _EnvStepDecorator):
+    """Conda packages for this step, on top of @conda_base or a named base environment."""
+
+    name = "conda"
+    defaults = {"libraries": {}, "packages": {}, "channels": [], "python": None, "disabled": None}
+
+    def init(self):
+        self.normalise()
+
+
+class PypiStepDecorator(_EnvStepDecorator):
+    """PyPI packages for this step, on top of @pypi_base or a named base environment."""
+
+    name = "pypi"
+    defaults = {"packages": {}, "python": None, "extra_indices": [], "disabled": None}
+
+
+class NamedEnvStepDecorator(_NamedEnvMixin, _EnvStepDecorator):
+    """A named environment for this step; flowenv also puts one (empty) on every step to
+    run the step in its environment."""
+
+    name = "named_env"
+
+    def init(self):
+        self.coerce()
+
+    def step_init(self, flow, graph, step, decos, environment, flow_datastore, logger):
+        super().step_init(flow, graph, step, decos, environment, flow_datastore, logger)
+        self.check_reference("@named_env on step %s" % step)
+        self.step = step
+        self.environment = environment
+        self.remote = any(d.name in REMOTE_DECORATORS for d in decos)
+        base = flow._flow_decorators.get("named_env_base")
+        ref = self if self.reference else (base[0] if base and base[0].reference else None)
+        if ref is not None and ref.attributes["fetch_at_exec"]:
+            extra = [d.name for d in decos if d.name in ("conda", "pypi")
+                     and _user_set(d, "libraries", "packages")]
+            if extra:
+                raise FlowenvException(
+                    "Step %s: @%s adds packages to a named environment fetched at execution "
+                    "(fetch_at_exec=True); it cannot be extended. Drop fetch_at_exec or the "
+                    "extra packages." % (step, extra[0])
+                )
+        self.interpreter = None
+
+    # -- launcher side --
+
+    def runtime_init(self, flow, graph, package, run_id):
+        self.environment.prepare_code(package)
+
+    def runtime_task_created(self, task_datastore, task_id, split_index, input_paths,
+                             is_cloned, ubf_context):
+        self.interpreter = None
+        self.env_vars = {}
+        if self.remote:
+            return
+        located = self.environment.locate(self.step)
+        if located is not None:
+            self.interpreter, self.env_vars = located
+
+    def runtime_step_cli(self, cli_args, retry_count, max_user_code_retries, ubf_context):
+        if not self.interpreter:
+            return
+        cli_args.env.update(self.environment.code_env_vars())
+        cli_args.env.update(self.env_vars)
+        cli_args.env["PYTHONNOUSERSITE"] = "1"
+        cli_args.entrypoint[0] = self.interpreter
+
+    def runtime_finished(self, exception):
+        self.environment.cleanup_code()
+
+    # -- task side --
+
+    def task_pre_step(self, step_name, task_datastore, metadata, run_id, task_id, flow, graph,
+                      retry_count, max_retries, ubf_context, inputs):
+        env_id = os.environ.get(ENV_VAR_ID)
+        if not env_id:
+            return
+        # Non-Python tools installed in the env (console scripts) come first on PATH.
+        os.environ["PATH"] = os.pathsep.join(
+            [os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+        tags = ["attempt_id:%d" % retry_count]
+        data = [MetaDatum("flowenv_env_id", env_id, "flowenv_env_id", tags)]
+        alias = os.environ.get(ENV_VAR_ALIAS)
+        if alias:
+            data.append(MetaDatum("flowenv_alias", alias, "flowenv_alias", tags))
+        metadata.register_metadata(run_id, step_name, task_id, data)

@@ -1,0 +1,213 @@
+"""`--environment=conda`: every step runs in its own resolved environment, made by flowenv."""
+
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+
+from metaflow.metaflow_environment import MetaflowEnvironment
+
+from .decorators import ENV_VAR_ALIAS, ENV_VAR_ID
+from .errors import FlowenvException, user_errors
+
+
+class FlowenvEnvironment(MetaflowEnvironment):
+    TYPE = "conda"
+
+    def __init__(self, flow):
+        super().__init__(flow)
+        self.flow = flow
+        self.datastore_type = "local"
+        self._echo = None
+        self._envs = None
+        self._plans = None
+        self._resolved = {}  # step -> (Lock, alias shown to the user or None)
+        self._code_dir = None
+        self._code_env = {}
+
+    def decospecs(self):
+        return ("named_env",) + super().decospecs()
+
+    def validate_environment(self, logger, datastore_type):
+        self.datastore_type = datastore_type
+        self._echo = logger
+
+    # -- planning and resolving (launcher only) ----------------------------------------
+
+    def environments(self):
+        if self._envs is None:
+            from flowenv.progress import EchoProgress, Progress
+            from .store_location import open_environments
+
+            progress = Progress()
+            if progress.enabled and self._echo:
+                progress = EchoProgress(self._echo)
+            self._envs = open_environments(self.datastore_type, self._echo, progress)
+        return self._envs
+
+    def plans(self):
+        if self._plans is None:
+            from .step_plan import plan_step
+
+            with user_errors():
+                self._plans = {
+                    step.name: plan_step(self.flow.name, self.flow._flow_decorators,
+                                         step.name, step.decorators)
+                    for step in self.flow
+                }
+        return self._plans
+
+    def lock_for_reference(self, plan):
+        """The lock a named_env / named_env_base reference points to, right now."""
+        from flowenv import expand_vars
+
+        envs = self.environments()
+        if plan.name:
+            name = expand_vars(plan.name, plan.source)
+            return envs.lookup(name), name
+        pathspec = expand_vars(plan.pathspec, plan.source)
+        return envs.store.envs.get(env_id_of_pathspec(pathspec, plan.source)), None
+
+    def resolve_step(self, plan, force=False):
+        envs = self.environments()
+        alias = None
+        if plan.reference:
+            base, alias = self.lock_for_reference(plan)
+            if plan.spec is None:
+                return base, alias
+            return envs.resolve(plan.spec.replace(base=base.full_id), base.platform, force), None
+        return envs.resolve(plan.spec, force=force), None
+
+    def resolve_steps(self, only_steps=None, force=False):
+        """(step -> (lock, alias)) for every step that has a fixed environment."""
+        plans = [p for p in self.plans().values()
+                 if not p.disabled and not p.fetch_at_exec
+                 and (only_steps is None or p.step in only_steps)]
+        with user_errors(), ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(lambda p: self.resolve_step(p, force), plans))
+        resolved = {p.step: r for p, r in zip(plans, results)}
+        self._resolved.update(resolved)
+        return resolved
+
+    def init_environment(self, echo, only_steps=None):
+        resolved = self.resolve_steps(only_steps)
+        local = {lock.full_id: lock for step, (lock, _) in resolved.items()
+                 if not self._is_remote(step)}
+        with user_errors(), ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(self.environments().create, local.values()))
+        for step, plan in self.plans().items():
+            echo(self.describe(plan), fg="magenta", bold=False)
+
+    def describe(self, plan):
+        if plan.disabled:
+            return "  %s: launching Python (%s)" % (plan.step, plan.source)
+        if plan.fetch_at_exec:
+            return "  %s: %s, looked up when each task starts" % (plan.step, plan.reference)
+        lock, alias = self._resolved[plan.step]
+        return "  %s: environment %s%s (Python %s, %d packages)" % (
+            plan.step, lock.full_id[:12], " = " + alias if alias else "",
+            lock.python, len(lock.files))
+
+    def _is_remote(self, step_name):
+        from .decorators import REMOTE_DECORATORS
+
+        step = next(s for s in self.flow if s.name == step_name)
+        return any(d.name in REMOTE_DECORATORS for d in step.decorators)
+
+    def locate(self, step_name):
+        """(interpreter, env vars) for a local task of step_name, or None to keep the
+        launching Python. fetch_at_exec references are looked up here, per task."""
+        plan = self.plans()[step_name]
+        if plan.disabled:
+            return None
+        with user_errors():
+            if plan.fetch_at_exec:
+                lock, alias = self.lock_for_reference(plan)
+            elif step_name in self._resolved:
+                lock, alias = self._resolved[step_name]
+            else:
+                lock, alias = self.resolve_steps([step_name])[step_name]
+            prefix = self.environments().create(lock)
+        env = {ENV_VAR_ID: lock.full_id, "FLOWENV_SITE_APPEND": self.support_path()}
+        if alias:
+            env[ENV_VAR_ALIAS] = alias
+        return os.path.join(str(prefix), "bin", "python"), env
+
+    def support_path(self):
+        from .runtime_support import support_path
+
+        return support_path(self.environments().cache.root, self.datastore_type)
+
+    # -- code package for local tasks --------------------------------------------------
+
+    def add_to_package(self):
+        """flowenv's core library travels with the code: tasks and remote bootstraps use it."""
+        from metaflow.packaging_sys import ContentType
+        import flowenv
+
+        root = os.path.dirname(flowenv.__file__)
+        for folder, _dirs, files in os.walk(root):
+            for name in files:
+                if name.endswith(".py"):
+                    path = os.path.join(folder, name)
+                    arcname = os.path.join("flowenv", os.path.relpath(path, root))
+                    yield path, arcname, ContentType.CODE_CONTENT
+
+    def prepare_code(self, package):
+        """Extract the code package once per run: a step's interpreter imports Metaflow,
+        flowenv and the flow from there, never from the launcher's site-packages."""
+        if self._code_dir is not None:
+            return
+        from metaflow.packaging_sys import ContentType
+
+        self._code_dir = tempfile.mkdtemp(prefix="flowenv-code-")
+        package.extract_into(self._code_dir, ContentType.ALL_CONTENT)
+        self._code_env = {}
+        for key, value in package.get_post_extract_env_vars(package.package_metadata,
+                                                            self._code_dir).items():
+            if key.endswith(":"):
+                self._code_env[key[:-1]] = value
+            elif key == "PYTHONPATH":
+                self._code_env[key] = os.pathsep.join([value, self._code_dir])
+            else:
+                self._code_env[key] = value
+        self._code_env.setdefault("PYTHONPATH", self._code_dir)
+
+    def code_env_vars(self):
+        return dict(self._code_env)
+
+    def cleanup_code(self):
+        if self._code_dir is not None:
+            shutil.rmtree(self._code_dir, ignore_errors=True)
+            self._code_dir = None
+
+    def get_environment_info(self, include_ext_info=False):
+        info = super().get_environment_info(include_ext_info)
+        info["environment_type"] = self.TYPE
+        return info
+
+
+def env_id_of_pathspec(pathspec, where):
+    """The environment id a past task recorded, from Metaflow's metadata."""
+    from flowenv.errors import EnvNotFound
+    from metaflow import Step, namespace
+    from metaflow.exception import MetaflowNotFound
+
+    parts = pathspec.strip("/").split("/")
+    if len(parts) not in (3, 4):
+        raise EnvNotFound("%s: pathspec %r must look like Flow/RunId/StepName" % (where, pathspec))
+    namespace(None)
+    try:
+        step = Step("/".join(parts[:3]))
+        tasks = [step.task] if len(parts) == 3 else [step[parts[3]]]
+    except MetaflowNotFound as exc:
+        raise EnvNotFound("%s: %s does not exist (%s)" % (where, pathspec, exc)) from None
+    for task in tasks:
+        if task is None:
+            continue
+        env_id = task.metadata_dict.get("flowenv_env_id")
+        if env_id:
+            return env_id
+    raise EnvNotFound(
+        "%s: %s did not run in a flowenv environment (no flowenv_env_id in its metadata)"
+        % (where, pathspec))

@@ -1,0 +1,13 @@
+# Import-light on purpose: an import error here disables every Metaflow extension.
+STEP_DECORATORS_DESC = [
+    ("conda", ".decorators.CondaStepDecorator"),
+    ("pypi", ".decorators.PypiStepDecorator"),
+    ("named_env", ".decorators.NamedEnvStepDecorator"),
+]
+FLOW_DECORATORS_DESC = [
+    ("conda_base", ".decorators.CondaFlowDecorator"),
+    ("pypi_base", ".decorators.PypiFlowDecorator"),
+    ("named_env_base", ".decorators.NamedEnvFlowDecorator"),
+]
+ENVIRONMENTS_DESC = [("conda", ".environment.FlowenvEnvironment")]
+CLIS_DESC = [("environment", ".flow_cli.cli")]

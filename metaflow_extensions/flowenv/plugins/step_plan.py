@@ -1,0 +1,106 @@
+"""What environment each step asks for, from its decorators and the flow's: the seed's
+merge, override and disable rules in one place."""
+
+from dataclasses import dataclass
+from typing import Optional
+
+from flowenv import Spec, expand_vars
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    step: str
+    disabled: bool = False
+    name: Optional[str] = None  # alias, @{VAR} expanded unless fetched at execution
+    pathspec: Optional[str] = None
+    fetch_at_exec: bool = False
+    spec: Optional[Spec] = None  # packages alone, or added on top of name/pathspec
+    source: str = ""
+
+    @property
+    def reference(self):
+        return self.name or self.pathspec
+
+
+def _deco(decos, name):
+    found = decos.get(name)
+    return found[0] if isinstance(found, list) and found else found
+
+
+def _spec_from(conda, pypi, where) -> Spec:
+    spec = Spec(origin=where)
+    for deco, build in ((conda, _conda_spec), (pypi, _pypi_spec)):
+        if deco is not None:
+            spec = _combine(spec, build(deco, where))
+    return spec
+
+
+def _combine(a: Spec, b: Spec) -> Spec:
+    if a.python and b.python and a.python != b.python:
+        from flowenv.errors import SpecError
+
+        raise SpecError("%s: python=%r and python=%r disagree" % (b.origin, a.python, b.python))
+    return a.overridden_by(b)
+
+
+def _conda_spec(deco, where) -> Spec:
+    a = deco.attributes
+    return Spec.from_conda_libraries(a.get("libraries") or {}, a.get("channels") or (),
+                                     a.get("python"), origin="@%s on %s" % (deco.name, where))
+
+
+def _pypi_spec(deco, where) -> Spec:
+    a = deco.attributes
+    return Spec.from_pypi_packages(a.get("packages") or {}, a.get("python"),
+                                   a.get("extra_indices") or (), origin="@%s on %s" % (deco.name, where))
+
+
+def _named(deco, where, step):
+    a = deco.attributes
+    fetch = bool(a.get("fetch_at_exec"))
+    name, pathspec = a.get("name"), a.get("pathspec")
+    if not fetch:
+        name = expand_vars(name, where) if name else None
+        pathspec = expand_vars(pathspec, where) if pathspec else None
+    return name, pathspec, fetch
+
+
+def plan_step(flow_name: str, flow_decos: dict, step_name: str, step_decos: list) -> StepPlan:
+    by_name = {d.name: d for d in step_decos}
+    step_named = by_name.get("named_env")
+    step_conda, step_pypi = by_name.get("conda"), by_name.get("pypi")
+    base_named = _deco(flow_decos, "named_env_base")
+    flow_conda, flow_pypi = _deco(flow_decos, "conda_base"), _deco(flow_decos, "pypi_base")
+    where = "step %s" % step_name
+
+    if step_named is not None and step_named.attributes.get("disabled"):
+        return StepPlan(step_name, disabled=True, source="@named_env(disabled=True)")
+    step_level = [d for d in (step_conda, step_pypi) if d is not None]
+    if any(d.attributes.get("disabled") for d in step_level):
+        return StepPlan(step_name, disabled=True, source="@%s(disabled=True)" % step_level[0].name)
+    extension = _spec_from(step_conda, step_pypi, where) if step_level else None
+
+    ref, ref_where = None, None
+    if step_named is not None and (step_named.attributes.get("name") or step_named.attributes.get("pathspec")):
+        ref, ref_where = step_named, "@named_env on step %s" % step_name
+    elif base_named is not None and not base_named.attributes.get("disabled") and (
+        base_named.attributes.get("name") or base_named.attributes.get("pathspec")
+    ):
+        ref, ref_where = base_named, "@named_env_base on %s" % flow_name
+    if ref is not None:
+        name, pathspec, fetch = _named(ref, ref_where, step_name)
+        return StepPlan(step_name, name=name, pathspec=pathspec, fetch_at_exec=fetch,
+                        spec=extension if extension and not extension.is_empty else None,
+                        source=ref_where)
+
+    # No named environment: decorators define the packages.
+    if not step_level:
+        if base_named is not None and base_named.attributes.get("disabled"):
+            return StepPlan(step_name, disabled=True, source="@named_env_base(disabled=True)")
+        flow_level = [d for d in (flow_conda, flow_pypi) if d is not None]
+        if any(d.attributes.get("disabled") for d in flow_level):
+            return StepPlan(step_name, disabled=True, source="@%s(disabled=True)" % flow_level[0].name)
+    flow_spec = _spec_from(flow_conda, flow_pypi, flow_name)
+    spec = flow_spec.overridden_by(extension) if extension is not None else flow_spec
+    return StepPlan(step_name, spec=spec.replace(origin="step %s of %s" % (step_name, flow_name)),
+                    source="decorators")
