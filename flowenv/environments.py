@@ -10,16 +10,18 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from packaging.version import Version
+
 from .cache import LocalCache
 from .create import create_env
-from .errors import EnvNotFound, ResolveError
+from .errors import AliasError, EnvNotFound, ResolveError
 from .fetch import download
 from .interpreters import InterpreterFinder
 from .lock import Lock
 from .platforms import Target, check_platform, host_platform
 from .progress import SILENT, Progress
 from .refs import Alias, is_full_id
-from .spec import Spec
+from .spec import Spec, python_specifier
 from .store import AliasRecord, Store
 
 
@@ -65,19 +67,23 @@ class Environments:
             cached = self.store.envs.resolution(spec.req_id, platform)
             if cached is not None:
                 return cached
+        lock = self.solve_only(spec, platform)
+        self.publish(lock, spec)
+        return lock
+
+    def solve_only(self, spec: Spec, platform: str = None) -> Lock:
+        """Resolve without storing anything (a dry run)."""
+        platform = check_platform(platform or host_platform())
+        if spec.python is None and spec.base is None:
+            spec = spec.replace(python=self.default_python())
         base = self.store.envs.get(spec.base) if spec.base else None
         if base is not None and spec.python:
-            from packaging.version import Version
-            from .spec import python_specifier
-
             if Version(base.python) not in python_specifier(spec.python):
                 raise ResolveError(
                     "%s asks for Python %s, but its base environment %s has Python %s"
                     % (spec.origin or "The spec", spec.python, base.full_id, base.python))
         with self.progress.task("Resolving %s for %s" % (spec.describe(), platform)):
-            lock = self._solve(spec, platform, base)
-        self.publish(lock, spec)
-        return lock
+            return self._solve(spec, platform, base)
 
     def _solve(self, spec: Spec, platform: str, base: Optional[Lock]) -> Lock:
         from .resolve import solve
@@ -123,6 +129,19 @@ class Environments:
         req_ids = {lock.req_id for lock in locks}
         return self.store.aliases.set(parsed, sorted(req_ids)[0],
                                       {l.platform: l.full_id for l in locks}, who or current_user())
+
+    def restore_alias(self, alias: str, who: str = None) -> Dict[str, str]:
+        """Move a mutable alias back to where it pointed before its last move."""
+        parsed = Alias.parse(alias)
+        record = self.store.aliases.get(parsed)
+        previous = record.history[-1].get("previous") if record.history else None
+        if not parsed.mutable:
+            raise AliasError("%s is immutable: it has never moved" % alias)
+        if not previous:
+            raise AliasError("%s has no earlier target to restore" % alias)
+        req_id = self.store.envs.get(next(iter(previous.values()))).req_id
+        self.store.aliases.set(parsed, req_id, previous, who or current_user(), replace=True)
+        return previous
 
     def alias_record(self, alias: str) -> AliasRecord:
         return self.store.aliases.get(Alias.parse(alias))

@@ -29,7 +29,8 @@ def python_specifier(constraint: str) -> SpecifierSet:
     """'3.11' means any 3.11.x; '3.11.7' exactly that; otherwise a PEP 440 specifier set."""
     text = constraint.strip()
     if _BARE_VERSION.match(text):
-        text = "==" + text + (".*" if text.count(".") == 1 else "")
+        # '3' and '3.11' mean any release in that series; '3.*' and '3.11.*' already do.
+        text = "==" + text + (".*" if text.count(".") <= 1 and not text.endswith(".*") else "")
     try:
         return SpecifierSet(text)
     except InvalidSpecifier as exc:
@@ -119,9 +120,13 @@ class Spec:
     def __post_init__(self):
         if self.python is not None:
             python_specifier(self.python)
-        object.__setattr__(self, "pypi", self._unique_by_name(self.pypi, requirement_name))
+        where = self.origin or "requirements"
+        # Canonical at construction: 'Foo_Bar==1' and 'foo-bar==1' are one requirement.
+        pypi = tuple(canonical_requirement(r, where) for r in self.pypi)
+        constraints = tuple(canonical_requirement(r, where) for r in self.constraints)
+        object.__setattr__(self, "pypi", self._unique_by_name(pypi, requirement_name))
         object.__setattr__(self, "conda", self._unique_by_name(self.conda, conda_name))
-        object.__setattr__(self, "constraints", _sorted_unique(self.constraints))
+        object.__setattr__(self, "constraints", _sorted_unique(constraints))
         object.__setattr__(self, "extra_index_urls", tuple(dict.fromkeys(self.extra_index_urls)))
         object.__setattr__(self, "find_links", tuple(dict.fromkeys(self.find_links)))
         object.__setattr__(self, "channels", tuple(dict.fromkeys(self.channels)))

@@ -70,8 +70,10 @@ class AliasBook:
             )
         return record
 
-    def set(self, alias: Alias, req_id: str, envs: Dict[str, str], who: str) -> bool:
-        """Point alias at envs; True if the record changed."""
+    def set(self, alias: Alias, req_id: str, envs: Dict[str, str], who: str,
+            replace: bool = False) -> bool:
+        """Point alias at envs; True if the record changed. A mutable alias keeps its other
+        platforms when req_id is unchanged, unless replace is set."""
         key = self._key(alias)
         for attempt in range(_CAS_ATTEMPTS):
             found = self.blobs.get(key)
@@ -80,7 +82,8 @@ class AliasBook:
                 merged = dict(envs)
             elif alias.mutable:
                 # A new resolution replaces every platform; same req_id adds platforms.
-                merged = {**current.envs, **envs} if current.req_id == req_id else dict(envs)
+                same = current.req_id == req_id and not replace
+                merged = {**current.envs, **envs} if same else dict(envs)
             else:
                 clash = {p: f for p, f in envs.items() if current.envs.get(p, f) != f}
                 if clash or current.req_id != req_id:

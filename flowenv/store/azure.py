@@ -118,7 +118,9 @@ class AzureBlobStore(BlobStore):
             downloader = self._blob(key).download_blob()
             # Later chunks of a large blob are read with If-Match on the first one's ETag.
             return downloader.readall(), downloader.properties.etag
-        except self._exc.ResourceNotFoundError:
+        except self._exc.ResourceNotFoundError as exc:
+            if _container_missing(exc):
+                raise self._fail("get", key, exc) from exc
             return None
         except Exception as exc:
             raise self._fail("get", key, exc) from exc
@@ -142,8 +144,11 @@ class AzureBlobStore(BlobStore):
         except (
             self._exc.ResourceExistsError,  # 409 BlobAlreadyExists (If-None-Match: *)
             self._exc.ResourceModifiedError,  # 412 ConditionNotMet (If-Match)
-            self._exc.ResourceNotFoundError,  # If-Match on a blob that is gone
         ):
+            return False
+        except self._exc.ResourceNotFoundError as exc:  # If-Match on a blob that is gone
+            if _container_missing(exc):
+                raise self._fail(operation, key, exc) from exc
             return False
         except self._exc.HttpResponseError as exc:
             if exc.status_code in (409, 412):
@@ -195,14 +200,20 @@ class AzureBlobStore(BlobStore):
             downloader = self._blob(key).download_blob()
             with open(partial, "wb") as f:
                 downloader.readinto(f)
-        except self._exc.ResourceNotFoundError:
+        except self._exc.ResourceNotFoundError as exc:
             _remove(partial)
+            if _container_missing(exc):
+                raise self._fail("get_file", key, exc) from exc
             return False
         except Exception as exc:
             _remove(partial)
             raise self._fail("get_file", key, exc) from exc
         os.replace(partial, path)
         return True
+
+
+def _container_missing(exc) -> bool:
+    return getattr(exc, "error_code", None) == "ContainerNotFound"
 
 
 def _remove(path: str) -> None:

@@ -56,7 +56,8 @@ def _status(exc) -> int:
 
 
 def _is_missing(exc) -> bool:
-    return _error_code(exc) in ("NoSuchKey", "404", "NotFound") or _status(exc) == 404
+    # Not the bare status: a missing bucket (NoSuchBucket) is a 404 too, and an error.
+    return _error_code(exc) in ("NoSuchKey", "404", "NotFound")
 
 
 def _is_precondition_failed(exc) -> bool:
@@ -130,6 +131,8 @@ class S3BlobStore(BlobStore):
             except Exception as exc:
                 if _is_precondition_failed(exc):
                     return False
+                if _is_missing(exc):
+                    return False  # If-Match on an object that is gone: S3 says NoSuchKey
                 if _is_conflict(exc) and attempt < _CONFLICT_RETRIES:
                     time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
                     continue

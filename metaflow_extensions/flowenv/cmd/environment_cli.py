@@ -1,0 +1,273 @@
+"""`metaflow environment resolve | alias | show | get | create | list | history | export`."""
+
+import json
+import os
+import sys
+
+from metaflow._vendor import click
+
+from contextlib import contextmanager
+
+from ..plugins.errors import FlowenvException
+
+
+@contextmanager
+def user_errors():
+    """flowenv's errors end the command with their message and exit code 1, no traceback."""
+    from flowenv.errors import FlowenvError
+
+    try:
+        yield
+    except (FlowenvError, FlowenvException) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+class _Context:
+    def __init__(self, datastore):
+        self.datastore = datastore
+        self._envs = None
+
+    @property
+    def envs(self):
+        if self._envs is None:
+            from ..plugins.store_location import open_environments
+
+            self._envs = open_environments(self.datastore, lambda *a, **k: None)
+        return self._envs
+
+
+@click.group()
+def cli():
+    pass
+
+
+@cli.group(help="Resolve, name, inspect and create flowenv environments.")
+@click.option("--datastore", default=None,
+              help="Datastore holding the environments (default: Metaflow's configured one).")
+@click.pass_context
+def environment(ctx, datastore):
+    from metaflow.metaflow_config import DEFAULT_DATASTORE
+
+    ctx.obj = _Context(datastore or DEFAULT_DATASTORE)
+
+
+def _echo(message):
+    click.echo(message, err=True)
+
+
+def _spec_from_files(requirements, env_file, pyproject, python):
+    from flowenv.spec import Spec
+
+    given = [f for f in (requirements, env_file, pyproject) if f]
+    if len(given) > 1:
+        raise FlowenvException("Give one of -r, -f or -p, not several")
+    if env_file and not os.path.exists(env_file) or requirements and not os.path.exists(requirements):
+        raise FlowenvException("File %s does not exist" % (env_file or requirements))
+    if requirements:
+        from flowenv.parsers.requirements_txt import parse_requirements_file
+
+        return parse_requirements_file(requirements, python=python)
+    if env_file:
+        from flowenv.parsers.environment_yml import parse_environment_file
+
+        return parse_environment_file(env_file, python=python)
+    if pyproject:
+        from flowenv.parsers.pyproject import parse_pyproject
+
+        return parse_pyproject(pyproject, python=python)
+    return Spec(python=python, origin="command line")
+
+
+@environment.command(help="Resolve an environment from a requirements.txt (-r), an "
+                          "environment.yml (-f) or a pyproject.toml (-p), cache its packages "
+                          "in the store and optionally name it.")
+@click.option("-r", "--requirements", "requirements", type=click.Path(), help="requirements.txt")
+@click.option("-f", "--file", "env_file", type=click.Path(), help="environment.yml")
+@click.option("-p", "--pyproject", "pyproject", type=click.Path(), help="pyproject.toml")
+@click.option("--python", default=None, help="Python constraint, e.g. '3.11' or '>=3.10,<3.12'.")
+@click.option("--alias", "aliases", multiple=True, help="Name for the result, e.g. team/env:v1 (repeatable).")
+@click.option("--arch", "arches", multiple=True, help="Target platform (linux-64, linux-aarch64, osx-64, osx-arm64); repeatable.")
+@click.option("--using", default=None, help="Extend this environment (alias or id), keeping its pins.")
+@click.option("--from", "from_", default=None, help="Re-resolve the requirements of this environment.")
+@click.option("--force", is_flag=True, help="Resolve again even if a resolution exists.")
+@click.option("--dry-run", is_flag=True, help="Resolve and print, but store nothing and name nothing.")
+@click.pass_obj
+def resolve(obj, requirements, env_file, pyproject, python, aliases, arches, using, from_, force, dry_run):
+    from flowenv.spec import Spec
+
+    with user_errors():
+        for alias in aliases:
+            from flowenv.refs import Alias
+
+            Alias.parse(alias)
+        envs = obj.envs
+        if from_:
+            source = envs.lookup_all(from_)
+            spec = Spec.from_identity(next(iter(source.values())).spec, origin=from_)
+            if python:
+                spec = spec.replace(python=python)
+        else:
+            spec = _spec_from_files(requirements, env_file, pyproject, python)
+        if using:
+            base = envs.lookup(using)
+            spec = spec.replace(base=base.full_id)
+        if spec.is_empty and not (requirements or env_file or pyproject):
+            raise FlowenvException("Nothing to resolve: give -r requirements.txt, -f environment.yml, "
+                                   "-p pyproject.toml, --from ALIAS or --using ALIAS")
+        platforms = list(arches) or [None]
+        if dry_run:
+            for platform in platforms:
+                lock = envs.solve_only(spec, platform)
+                _print_lock(lock, None)
+            return
+        locks = [envs.resolve(spec, platform, force=force) for platform in platforms]
+        for lock in locks:
+            _print_lock(lock, None)
+        for alias in aliases:
+            changed = envs.set_alias(alias, locks)
+            click.echo("%s %s -> %s" % ("Named" if changed else "Unchanged:", alias,
+                                        ", ".join("%s (%s)" % (l.full_id, l.platform) for l in locks)))
+
+
+def _print_lock(lock, alias):
+    click.echo("Environment %s%s: Python %s, %s, %d packages"
+               % (lock.full_id, " = " + alias if alias else "", lock.python, lock.platform, len(lock.files)))
+    for f in lock.files:
+        click.echo("    %s==%s (%s)" % (f.name, f.version, f.kind))
+
+
+def _source_lock(obj, source, pathspec):
+    if bool(source) == bool(pathspec):
+        raise FlowenvException("Give an environment (alias or id) or --pathspec Flow/Run/Step, not both")
+    if pathspec:
+        from ..plugins.environment import env_id_of_pathspec
+        from flowenv import expand_vars
+
+        pathspec = expand_vars(pathspec, "--pathspec")
+        return obj.envs.store.envs.get(env_id_of_pathspec(pathspec, "--pathspec")), pathspec
+    from flowenv import expand_vars
+
+    source = expand_vars(source, "environment")
+    return None, source
+
+
+@environment.command(help="Name an environment: alias SOURCE ALIAS, or alias --pathspec "
+                          "Flow/Run/Step --alias ALIAS. SOURCE is an alias or an environment id.")
+@click.argument("args", nargs=-1)
+@click.option("--pathspec", default=None, help="Use the environment this past step ran in.")
+@click.option("--alias", "aliases", multiple=True, help="Name to set (repeatable).")
+@click.option("--restore", is_flag=True, help="Move a mutable ALIAS back to where it pointed before its last move.")
+@click.pass_obj
+def alias(obj, args, pathspec, aliases, restore):
+    with user_errors():
+        envs = obj.envs
+        if restore:
+            targets = list(args) + list(aliases)
+            if len(targets) != 1:
+                raise FlowenvException("--restore takes one alias: metaflow environment alias --restore team/env:latest")
+            entry = envs.restore_alias(targets[0])
+            click.echo("Restored %s -> %s" % (targets[0], ", ".join(entry.values())))
+            return
+        args = list(args)
+        source = None
+        if not pathspec:
+            if not args:
+                raise FlowenvException("Give a source: alias SOURCE ALIAS, or --pathspec Flow/Run/Step --alias ALIAS")
+            source = args.pop(0)
+        names = args + list(aliases)
+        if not names:
+            raise FlowenvException("Give the alias to set, e.g. --alias team/env:v1")
+        lock, label = _source_lock(obj, source, pathspec)
+        locks = [lock] if lock is not None else list(envs.lookup_all(label).values())
+        for name in names:
+            changed = envs.set_alias(name, locks)
+            click.echo("%s %s -> %s" % ("Named" if changed else "Unchanged:", name,
+                                        ", ".join(l.full_id for l in locks)))
+
+
+@environment.command(help="Show an environment (alias or id) or the one a past step used.")
+@click.argument("env", required=False)
+@click.option("--pathspec", default=None, help="Flow/Run/Step of a past step.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full record as JSON.")
+@click.pass_obj
+def show(obj, env, pathspec, as_json):
+    with user_errors():
+        lock, label = _source_lock(obj, env, pathspec)
+        locks = [lock] if lock is not None else list(obj.envs.lookup_all(label).values())
+        if as_json:
+            click.echo(json.dumps([l.to_dict() for l in locks], indent=1))
+            return
+        for lock in locks:
+            _print_lock(lock, label if lock is None or label != lock.full_id else None)
+            if lock.spec:
+                click.echo("    requested: %s" % ", ".join(
+                    lock.spec.get("conda", []) + lock.spec.get("pypi", [])))
+
+
+@environment.command(help="Create an environment on this machine (in flowenv's cache, or "
+                          "--into-dir DIR) and print its path.")
+@click.argument("env")
+@click.option("--into-dir", default=None, type=click.Path(), help="Create it in this folder.")
+@click.option("--name", default=None, help="Folder name under the current directory.")
+@click.pass_obj
+def create(obj, env, into_dir, name):
+    from pathlib import Path
+
+    with user_errors():
+        lock = obj.envs.lookup(env)
+        dest = Path(into_dir or name).resolve() if (into_dir or name) else None
+        prefix = obj.envs.create(lock, dest)
+        click.echo(str(prefix))
+
+
+@environment.command(help="Fetch an environment to this machine's cache; prints its path.")
+@click.argument("env")
+@click.pass_obj
+def get(obj, env):
+    with user_errors():
+        click.echo(str(obj.envs.create(obj.envs.lookup(env))))
+
+
+@environment.command(name="list", help="List named environments, optionally under a prefix such as team/.")
+@click.argument("prefix", required=False, default="")
+@click.pass_obj
+def list_(obj, prefix):
+    with user_errors():
+        records = sorted(obj.envs.store.aliases.list(prefix.strip("/")), key=lambda r: r.alias)
+        if not records:
+            click.echo("No named environments%s in %s" % (" under " + prefix if prefix else "",
+                                                          obj.envs.store.url), err=True)
+        for record in records:
+            last = record.history[-1] if record.history else {}
+            click.echo("%-40s %s  %s by %s" % (record.alias, " ".join(
+                "%s:%s" % (p, f[:12]) for p, f in sorted(record.envs.items())),
+                last.get("at", "?"), last.get("by", "?")))
+
+
+@environment.command(help="Show who moved an alias, when, and from where to where.")
+@click.argument("alias")
+@click.pass_obj
+def history(obj, alias):
+    with user_errors():
+        record = obj.envs.alias_record(alias)
+        for entry in record.history:
+            prev = entry.get("previous") or {}
+            click.echo("%s  %-12s %s -> %s" % (
+                entry["at"], entry["by"],
+                ",".join(v[:12] for v in prev.values()) or "(new)",
+                ",".join(v[:12] for v in entry["envs"].values())))
+
+
+@environment.command(help="Export an environment as a PEP 751 pylock.toml, a pinned "
+                          "requirements.txt, or a conda @EXPLICIT list.")
+@click.argument("env")
+@click.option("--format", "fmt", type=click.Choice(["pylock", "requirements", "explicit"]),
+              default="requirements")
+@click.option("--arch", default=None, help="Platform (default: this machine's).")
+@click.pass_obj
+def export(obj, env, fmt, arch):
+    from flowenv import exporters
+
+    with user_errors():
+        lock = obj.envs.lookup(env, arch)
+        click.echo(exporters.export(lock, fmt), nl=False)

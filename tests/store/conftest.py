@@ -1,0 +1,114 @@
+"""Fixtures for the blob-store suite: one store per backend, each on a real server.
+
+Servers start once per session, and only for the backends a test run selects; every test
+gets a fresh bucket (or container) and a prefix inside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+try:
+    from tests import servers
+except ImportError:  # pytest started without the repo root on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from tests import servers
+
+BACKENDS = ["local", "s3", "gcs", "azure"]
+
+
+@pytest.fixture(scope="session")
+def object_server():
+    """A function kind -> servers.Server, starting each server the first time it is asked."""
+    with contextlib.ExitStack() as stack:
+        started = {}
+
+        def get(kind):
+            if kind not in started:
+                try:
+                    started[kind] = stack.enter_context(servers.SERVERS[kind]())
+                except servers.ServerUnavailable as exc:
+                    started[kind] = exc
+            if isinstance(started[kind], servers.ServerUnavailable):
+                pytest.skip("%s store tests need a server: %s" % (kind, started[kind]))
+            return started[kind]
+
+        yield get
+
+
+def _new_bucket(kind, server, name):
+    if kind == "s3":
+        import boto3
+
+        session = boto3.session.Session(
+            aws_access_key_id=server.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=server.env["AWS_SECRET_ACCESS_KEY"],
+            region_name=server.env["AWS_DEFAULT_REGION"],
+        )
+        session.client("s3", endpoint_url=server.endpoint).create_bucket(Bucket=name)
+    elif kind == "gcs":
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        client = storage.Client(
+            project=server.env["GOOGLE_CLOUD_PROJECT"],
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": server.endpoint},
+        )
+        client.create_bucket(name)
+    elif kind == "azure":
+        from azure.storage.blob import BlobServiceClient
+
+        connection_string = server.env["FLOWENV_AZURE_CONNECTION_STRING"]
+        BlobServiceClient.from_connection_string(connection_string).create_container(name)
+
+
+_SCHEMES = {"s3": "s3", "gcs": "gs", "azure": "azure"}
+
+
+@pytest.fixture(params=BACKENDS)
+def store_spec(request, tmp_path, monkeypatch, object_server):
+    """A fresh, empty store of each kind, described so that other processes can open it."""
+    kind = request.param
+    if kind == "local":
+        return servers.StoreSpec("local", str(tmp_path / "store"))
+    server = object_server(kind)
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    bucket = "flowenv-test-%s" % uuid.uuid4().hex[:16]
+    _new_bucket(kind, server, bucket)
+    url = "%s://%s/runs/%s" % (_SCHEMES[kind], bucket, uuid.uuid4().hex[:8])
+    return servers.StoreSpec(kind, url, dict(server.env))
+
+
+@pytest.fixture
+def blob_store(store_spec):
+    return servers.open_store(store_spec)
+
+
+@pytest.fixture
+def missing_bucket_store(request, monkeypatch, object_server):
+    """For a cloud kind: a store whose bucket does not exist."""
+    kind = request.param
+    server = object_server(kind)
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    url = "%s://flowenv-missing-%s/p" % (_SCHEMES[kind], uuid.uuid4().hex[:12])
+    return servers.open_store(servers.StoreSpec(kind, url, dict(server.env)))
+
+
+@pytest.fixture(scope="session")
+def racers():
+    """servers.RACERS spawned worker processes, shared by the race tests of every backend."""
+    pool = multiprocessing.get_context("spawn").Pool(servers.RACERS, initializer=servers.warm_up)
+    try:
+        yield pool
+    finally:
+        pool.terminate()
+        pool.join()
