@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
+import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -48,6 +48,15 @@ def _real_python() -> Path:
 
 def _stdlib() -> Path:
     return Path(sysconfig.get_paths()["stdlib"])
+
+
+def _prefix_scheme() -> str:
+    """The install scheme of a plain (non-venv) prefix, asked of the base interpreter
+    itself (inside a venv sysconfig answers 'venv'); Debian patches it to posix_local."""
+    code = ("import sysconfig; f = getattr(sysconfig, 'get_preferred_scheme', None); "
+            "print(f('prefix') if f else 'posix_prefix')")
+    proc = subprocess.run([str(_real_python()), "-I", "-c", code], capture_output=True, text=True)
+    return proc.stdout.strip()
 
 
 class Package:
@@ -82,8 +91,7 @@ def python_package(subdir: str = HOST_SUBDIR, version: str = PY_VERSION) -> Pack
     minor = ".".join(version.split(".")[:2])
     real = _real_python()
     files: Dict[str, object] = {}
-    layout = "prefix" if (sys.platform.startswith("linux")
-                          and sysconfig.get_default_scheme() == "posix_prefix") else "venv"
+    layout = "prefix" if sys.platform.startswith("linux") and _prefix_scheme() == "posix_prefix" else "venv"
     if layout == "prefix":
         files["bin/python%s" % minor] = real.read_bytes()
         files["bin/python3"] = ("symlink", "python%s" % minor)

@@ -51,6 +51,25 @@ DEFAULT_PACKAGES: Iterable[tuple] = (
 
 
 def build_index(folder: Path, packages: Iterable[tuple] = DEFAULT_PACKAGES) -> Path:
+    """Wheels in `folder` (usable with --find-links) plus a PEP 503 index in folder/simple."""
     for name, version, requires in packages:
         make_wheel(folder, name, version, requires)
+    write_simple_index(folder)
     return folder
+
+
+def write_simple_index(folder: Path) -> Path:
+    simple = folder / "simple"
+    by_project = {}
+    for wheel in sorted(folder.glob("*.whl")):
+        by_project.setdefault(wheel.name.split("-")[0].replace("_", "-").lower(), []).append(wheel)
+    for project, wheels in by_project.items():
+        page = simple / project
+        page.mkdir(parents=True, exist_ok=True)
+        links = "".join('<a href="../../%s">%s</a>\n' % (w.name, w.name) for w in wheels)
+        (page / "index.html").write_text("<html><body>%s</body></html>\n" % links)
+    return simple
+
+
+def simple_index_url(folder: Path) -> str:
+    return (folder / "simple").resolve().as_uri()

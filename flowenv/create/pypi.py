@@ -23,6 +23,8 @@ def make_venv(interpreter: str, prefix: Path) -> None:
 
 def install_wheels(python: Path, wheels: Sequence[Path]) -> None:
     """Install exactly these files: no index, no dependency resolution."""
+    # --break-system-packages: a conda prefix is no venv, and its python may carry an
+    # EXTERNALLY-MANAGED marker; the prefix is flowenv's own, so uv may write into it.
     _run([uv_binary(), "pip", "install", "--quiet", "--python", python, "--no-deps",
-          "--offline", "--no-index", "--no-config", *wheels],
+          "--offline", "--no-index", "--no-config", "--break-system-packages", *wheels],
          "Installing %d wheels into %s" % (len(wheels), python.parent.parent))

@@ -80,6 +80,8 @@ def _parse_into(path: Path, out: _Collected, seen: set, as_constraint: bool):
         raise SpecError("Cannot read requirements file %s: %s" % (path, exc.strerror)) from exc
     for number, line in _logical_lines(text):
         where = "%s, line %d" % (path, number)
+        # pip-compile --generate-hashes output: flowenv pins its own sha256s.
+        line = re.sub(r"\s--hash[= ]\S+", "", line).strip()
         if line.startswith("-"):
             _option(line, path, where, out, seen)
         elif as_constraint:

@@ -86,7 +86,9 @@ class AliasBook:
                 merged = {**current.envs, **envs} if same else dict(envs)
             else:
                 clash = {p: f for p, f in envs.items() if current.envs.get(p, f) != f}
-                if clash or current.req_id != req_id:
+                # The very same envs again (even from another spec) change nothing.
+                same = all(current.envs.get(p) == f for p, f in envs.items())
+                if clash or (current.req_id != req_id and not same):
                     platform, full_id = next(iter((clash or envs).items()))
                     raise AliasError(
                         "%s already points to environment %s (%s); tag %r is immutable, so it "

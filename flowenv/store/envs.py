@@ -22,7 +22,8 @@ class EnvRecords:
         return self.prefix.child("resolutions", req_id, platform + ".json")
 
     def put(self, lock: Lock) -> None:
-        self.blobs.put(self._env_key(lock.full_id), lock.to_json())
+        # A full_id names its files: the first record written stays, later ones add nothing.
+        self.blobs.put_if_absent(self._env_key(lock.full_id), lock.to_json())
 
     def find(self, full_id: str) -> Optional[Lock]:
         try:

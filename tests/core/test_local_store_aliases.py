@@ -46,6 +46,15 @@ def test_immutable_tag_refuses_same_req_id_with_other_env(store):
         store.aliases.set(alias, "r1", {"linux-64": fid(3)}, "ann")
 
 
+def test_immutable_tag_set_again_to_the_same_env_from_another_spec_is_a_no_op(store):
+    # Two specs (two req_ids) can resolve to the very same environment.
+    alias = Alias.parse("team/env:v1")
+    store.aliases.set(alias, "r1", {"linux-64": fid(1)}, "ann")
+    assert store.aliases.set(alias, "r2", {"linux-64": fid(1)}, "bob") is False
+    record = store.aliases.get(alias)
+    assert record.req_id == "r1" and len(record.history) == 1
+
+
 def test_immutable_tag_can_gain_a_platform_of_the_same_resolution(store):
     alias = Alias.parse("team/env:v1")
     store.aliases.set(alias, "r1", {"linux-64": fid(1)}, "ann")

@@ -12,6 +12,8 @@ import pytest
 from flowenv.errors import FlowenvError, SpecError
 from flowenv.spec import Spec, python_specifier
 
+from .conftest import ROOT
+
 
 def test_decorator_versions_become_requirements():
     spec = Spec.from_pypi_packages({"pandas": "1.5.0", "numpy": ">=1", "requests": ""})
@@ -79,7 +81,7 @@ def test_req_id_is_the_same_in_another_process():
                                    extra_indices=["https://other:creds@example.com/simple"])
     ids = set()
     for seed in ("1", "2"):
-        env = dict(os.environ, PYTHONHASHSEED=seed)
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONPATH=str(ROOT))
         out = subprocess.run([sys.executable, "-c", _CHILD], capture_output=True, text=True,
                              env=env, check=True, cwd=os.path.dirname(__file__))
         ids.add(json.loads(out.stdout))

@@ -264,10 +264,15 @@ def history(obj, alias):
 @click.option("--format", "fmt", type=click.Choice(["pylock", "requirements", "explicit"]),
               default="requirements")
 @click.option("--arch", default=None, help="Platform (default: this machine's).")
+@click.option("-o", "--output", default=None, type=click.Path(), help="Write to this file (default: stdout).")
 @click.pass_obj
-def export(obj, env, fmt, arch):
+def export(obj, env, fmt, arch, output):
     from flowenv import exporters
 
     with user_errors():
-        lock = obj.envs.lookup(env, arch)
-        click.echo(exporters.export(lock, fmt), nl=False)
+        text = exporters.export(obj.envs.lookup(env, arch), fmt)
+    if output:
+        with open(output, "w") as f:
+            f.write(text)
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,84 @@
+"""The conda half of creation: verified local package files linked into a prefix by
+py-rattler, offline.
+
+The records rattler installs are built from the archives themselves (their
+info/index.json), so creation needs neither repodata nor the network: rattler reads each
+archive from its verified local copy into its package cache (under the flowenv cache),
+then hard-links the files into the prefix. The conda-meta records are then pointed back
+at the lock's URLs, so that the environment tells where its packages came from.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+from ..cache import LocalCache
+from ..errors import CreateError
+from ..lock import Lock, LockedFile
+
+PACKAGE_CACHE = "conda-pkgs-v1"
+
+__all__ = ["install_conda", "package_cache_dir"]
+
+
+def package_cache_dir(cache: LocalCache) -> Path:
+    return Path(cache.root) / PACKAGE_CACHE
+
+
+def _channel_of(url: str) -> str:
+    """https://host/chan/linux-64/pkg.conda -> https://host/chan"""
+    return url.rsplit("/", 2)[0] if url.count("/") >= 4 else url
+
+
+def install_conda(lock: Lock, paths: Sequence[Path], prefix: Path, cache: LocalCache) -> None:
+    from ..resolve.conda import _rattler, run_sync
+
+    rattler = _rattler()
+    files = lock.by_kind("conda")
+    if len(files) != len(paths):
+        raise CreateError("install_conda: %d conda files but %d local paths" % (len(files), len(paths)))
+    prefix = Path(prefix)
+
+    async def install():
+        records = []
+        for file, path in zip(files, paths):
+            record = await rattler.RepoDataRecord.from_package_archive(Path(path))
+            if record.sha256 is not None and record.sha256.hex() != file.sha256:
+                raise CreateError("%s: local copy %s does not hash to the lock's sha256"
+                                  % (file.filename, path))
+            record.url = Path(path).resolve().as_uri()  # read the verified local copy
+            record.channel = _channel_of(file.url)
+            records.append(record)
+        await rattler.install(
+            records, target_prefix=prefix, cache_dir=package_cache_dir(cache),
+            execute_link_scripts=False, show_progress=False)
+
+    try:
+        run_sync(install)
+    except CreateError:
+        raise
+    except Exception as exc:
+        raise CreateError("Linking %d conda packages of environment %s into %s failed: %s"
+                          % (len(files), lock.full_id, prefix, str(exc).strip())) from exc
+    _record_origins(prefix, files)
+
+
+def _record_origins(prefix: Path, files: Sequence[LockedFile]) -> None:
+    """conda-meta/<name>-<version>-<build>.json: the lock's URL, not the cache path."""
+    by_filename = {f.filename: f for f in files}
+    meta = prefix / "conda-meta"
+    for record_path in sorted(meta.glob("*.json")):
+        try:
+            data = json.loads(record_path.read_text())
+        except ValueError:
+            continue
+        file = by_filename.get(data.get("fn", ""))
+        if file is None:
+            continue
+        data["url"] = file.url
+        data["channel"] = _channel_of(file.url)
+        tmp = record_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+        tmp.replace(record_path)
