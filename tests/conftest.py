@@ -1,4 +1,5 @@
 import os
 
-# Metaflow refuses to run without a user name; CI may not set USER.
-os.environ.setdefault("USER", "flowenv-tests")
+# Metaflow needs a user name and never accepts "root"; CI runs as root, maybe without USER.
+if not os.environ.get("METAFLOW_USER") and os.environ.get("USER", "root") == "root":
+    os.environ["METAFLOW_USER"] = "flowenv-tests"

@@ -17,8 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.condachannel import (build_channel, python_module_package,  # noqa: E402
-                                python_package)
+from tests.condachannel import build_channel, python_module_package  # noqa: E402
 from tests.wheelhouse import DEFAULT_PACKAGES, build_index  # noqa: E402
 
 from flowenv.cache import LocalCache  # noqa: E402
@@ -37,8 +36,7 @@ def channels(tmp_path_factory) -> dict:
     """{'main': file:// URL, 'alias': file:// URL of a folder holding channel 'otherchan'}."""
     root = tmp_path_factory.mktemp("channels")
     main = build_channel(root / "main")
-    build_channel(root / "alias" / "otherchan", [
-        python_package(), python_module_package("condalib", "3.0")])
+    build_channel(root / "alias" / "otherchan", [python_module_package("condalib", "3.0")])
     return {"main": main, "alias": (root / "alias").as_uri() + "/", "root": root}
 
 

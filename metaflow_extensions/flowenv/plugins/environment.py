@@ -95,8 +95,11 @@ class FlowenvEnvironment(MetaflowEnvironment):
                  if not self._is_remote(step)}
         with user_errors(), ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(self.environments().create, local.values()))
-        for step, plan in self.plans().items():
-            echo(self.describe(plan), fg="magenta", bold=False)
+        plans = self.plans()
+        order = getattr(self.flow._graph, "sorted_nodes", None) or list(plans)
+        for step in order:
+            if step in plans:
+                echo(self.describe(plans[step]), fg="magenta", bold=False)
 
     def describe(self, plan):
         if plan.disabled:
