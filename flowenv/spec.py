@@ -165,6 +165,9 @@ class Spec:
     ) -> "Spec":
         if not isinstance(libraries, Mapping):
             raise SpecError("%s: libraries must be a dict {name: version}" % origin)
+        libraries = dict(libraries)
+        # A `python` entry is the Python constraint, as in an environment.yml.
+        python = python or libraries.pop("python", None)
         reqs = [conda_requirement(k, str(v or ""), origin) for k, v in libraries.items()]
         return cls(
             python=_python_arg(python, origin),

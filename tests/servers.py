@@ -269,19 +269,13 @@ def _open_in_worker(spec: StoreSpec):
     return open_store(spec)
 
 
-def _wait_until(start_at: float) -> None:
-    delay = start_at - time.time()
-    if delay > 0:
-        time.sleep(delay)
-
-
 def race_put_if_absent(args):
-    """(spec, key path, worker id, start time) -> (worker id, whether this worker created it)."""
+    """(spec, key path, worker id, barrier) -> (worker id, whether this worker created it)."""
     from flowenv.store.blobs import Key
 
-    spec, path, worker, start_at = args
+    spec, path, worker, barrier = args
     store = _open_in_worker(spec)
-    _wait_until(start_at)
+    barrier.wait()
     return worker, store.put_if_absent(Key(path), b"writer-%d" % worker)
 
 
@@ -292,10 +286,10 @@ def race_append(args):
 
     from flowenv.store.blobs import Key
 
-    spec, path, worker, start_at = args
+    spec, path, worker, barrier = args
     store = _open_in_worker(spec)
     key = Key(path)
-    _wait_until(start_at)
+    barrier.wait()
     deadline = time.monotonic() + 60
     attempts = 0
     while time.monotonic() < deadline:

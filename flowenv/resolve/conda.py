@@ -157,7 +157,9 @@ def _check_against_base(specs: Sequence[str], base_files: Sequence[LockedFile], 
         record = rattler.PackageRecord(
             name=name, version=version, build=rattler.BuildString(build),
             build_number=int(tail) if tail.isdigit() else 0, subdir="noarch")
-        if not _match_spec(text, origin).matches(record):
+        name_part, _, rest = text.partition(" ")
+        unchanneled = name_part.rpartition("::")[2] + (" " + rest if rest else "")
+        if not _match_spec(unchanneled, origin).matches(record):
             raise ResolveError(
                 "%s: %r conflicts with the base environment %s, which pins %s %s (build %s). "
                 "Ask for a version the base environment has, or use a different base."

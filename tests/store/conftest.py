@@ -103,12 +103,31 @@ def missing_bucket_store(request, monkeypatch, object_server):
     return servers.open_store(servers.StoreSpec(kind, url, dict(server.env)))
 
 
+class Racers:
+    """servers.RACERS spawned worker processes, and a barrier that starts them together."""
+
+    def __init__(self, context):
+        self.manager = context.Manager()
+        self.pool = context.Pool(servers.RACERS, initializer=servers.warm_up)
+
+    def run(self, worker_function, spec, path):
+        """worker_function((spec, path, worker id, barrier)) in every worker at once."""
+        # Every task blocks on the barrier, so the tasks land on distinct processes.
+        barrier = self.manager.Barrier(servers.RACERS, timeout=60)
+        jobs = [(spec, path, worker, barrier) for worker in range(servers.RACERS)]
+        return self.pool.map(worker_function, jobs, chunksize=1)
+
+    def close(self):
+        self.pool.terminate()
+        self.pool.join()
+        self.manager.shutdown()
+
+
 @pytest.fixture(scope="session")
 def racers():
-    """servers.RACERS spawned worker processes, shared by the race tests of every backend."""
-    pool = multiprocessing.get_context("spawn").Pool(servers.RACERS, initializer=servers.warm_up)
+    """Racing processes shared by the race tests of every backend."""
+    racers = Racers(multiprocessing.get_context("spawn"))
     try:
-        yield pool
+        yield racers
     finally:
-        pool.terminate()
-        pool.join()
+        racers.close()

@@ -4,7 +4,10 @@ and Azure Blob (Azurite), each on a real server on loopback."""
 from __future__ import annotations
 
 import json
-import time
+import subprocess
+import sys
+import textwrap
+from urllib.parse import urlparse
 
 import pytest
 
@@ -104,20 +107,54 @@ def test_missing_bucket_is_a_chained_store_error(missing_bucket_store):
     assert info.value.__cause__ is not None
 
 
+def test_keys_live_under_the_store_prefix(blob_store, store_spec):
+    if store_spec.kind == "local":
+        pytest.skip("a local store is its folder; it has no prefix inside a bucket")
+    blob_store.put(Key("a/b"), b"inside")
+    parsed = urlparse(store_spec.url)
+    root = servers.open_store(
+        servers.StoreSpec(store_spec.kind, "%s://%s" % (parsed.scheme, parsed.netloc))
+    )
+    prefix = parsed.path.strip("/")
+    assert root.get(Key.join(prefix, "a/b"))[0] == b"inside"
+    assert [k.path for k in root.list(Key(prefix))] == [prefix + "/a/b"]
+
+
+def test_missing_sdk_names_the_pip_extra():
+    script = textwrap.dedent(
+        """
+        import sys
+        for name in ("boto3", "google.cloud.storage", "azure.storage.blob"):
+            sys.modules[name] = None
+        from flowenv.errors import StoreError
+        from flowenv.store.azure import AzureBlobStore
+        from flowenv.store.gcs import GCSBlobStore
+        from flowenv.store.s3 import S3BlobStore
+        for cls, url in ((S3BlobStore, "s3://b/p"), (GCSBlobStore, "gs://b/p"),
+                         (AzureBlobStore, "azure://c/p")):
+            try:
+                cls.from_url(url)
+            except StoreError as exc:
+                assert isinstance(exc.__cause__, ImportError), exc
+                print(exc)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    for extra in ("flowenv[s3]", "flowenv[gcs]", "flowenv[azure]"):
+        assert "pip install '%s'" % extra in out
+
+
 def test_racing_put_if_absent_has_one_winner(blob_store, store_spec, racers):
-    start_at = time.time() + 0.5
-    jobs = [(store_spec, "race/tag", worker, start_at) for worker in range(RACERS)]
-    results = racers.map(servers.race_put_if_absent, jobs, chunksize=1)
+    results = racers.run(servers.race_put_if_absent, store_spec, "race/tag")
     winners = [worker for worker, won in results if won]
     assert len(winners) == 1, results
     assert blob_store.get(Key("race/tag"))[0] == b"writer-%d" % winners[0]
 
 
 def test_racing_compare_and_swap_loses_no_update(blob_store, store_spec, racers):
-    start_at = time.time() + 0.5
-    jobs = [(store_spec, "race/list.json", worker, start_at) for worker in range(RACERS)]
-    attempts = racers.map(servers.race_append, jobs, chunksize=1)
+    attempts = racers.run(servers.race_append, store_spec, "race/list.json")
     items = json.loads(blob_store.get(Key("race/list.json"))[0])
     assert sorted(items) == list(range(RACERS))
-    print("attempts", store_spec.kind, sum(attempts))
     assert sum(attempts) >= RACERS

@@ -1,0 +1,141 @@
+"""environment.yml -> Spec, and an environment.yml env made for real."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from flowenv.errors import SpecError
+from flowenv.parsers.environment_yml import DEFAULTS_CHANNELS, parse_environment_file
+
+from tests.conda.conftest import PYTHON_MINOR, versions
+
+
+def write(tmp_path, text, name="environment.yml"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_translates_conda_forms(tmp_path):
+    path = write(tmp_path, """
+        name: my-env
+        channels: [conda-forge, nodefaults]
+        dependencies:
+          - python=3.11
+          - numpy=1.26
+          - scipy=1.11=py311_0
+          - pandas==2.1
+          - requests>=2.0
+          - six >=1.2,<2
+          - attrs >= 23
+          - bioconda::samtools=1.17
+          - zlib 1.2.13 h0
+          - pip
+          - tqdm
+    """)
+    spec = parse_environment_file(path)
+    assert spec.python == "3.11"
+    assert spec.channels == ("conda-forge",)
+    assert spec.conda == ("attrs >=23", "numpy 1.26.*", "pandas ==2.1", "requests >=2.0",
+                          "bioconda::samtools 1.17.*", "scipy 1.11.* py311_0",
+                          "six >=1.2,<2", "tqdm", "zlib 1.2.13 h0")
+    assert spec.origin == str(path)
+
+
+def test_python_forms_and_override(tmp_path):
+    path = write(tmp_path, "dependencies: ['python>=3.10,<3.12', condalib]\n")
+    assert parse_environment_file(path).python == ">=3.10,<3.12"
+    assert parse_environment_file(path, python="3.12").python == "3.12"
+    assert parse_environment_file(write(tmp_path, "dependencies: ['python 3.11.*']\n", "b.yml")).python == "3.11"
+    assert parse_environment_file(write(tmp_path, "dependencies: [python]\n", "c.yml")).python is None
+
+
+def test_defaults_channel_is_spelled_out(tmp_path):
+    spec = parse_environment_file(write(tmp_path, "channels: [defaults]\ndependencies: [zlib]\n"))
+    assert spec.channels == DEFAULTS_CHANNELS
+
+
+def test_pip_section(tmp_path):
+    (tmp_path / "wheels").mkdir()
+    path = write(tmp_path, """
+        dependencies:
+          - condalib
+          - pip:
+            - --index-url https://pypi.example/simple
+            - --extra-index-url https://extra.example/simple
+            - --find-links ./wheels
+            - --pre
+            - Requests[Security] >=2
+            - alpha==1.0.0
+    """)
+    spec = parse_environment_file(path)
+    assert spec.pypi == ("alpha==1.0.0", "requests[security]>=2")
+    assert spec.index_url == "https://pypi.example/simple"
+    assert spec.extra_index_urls == ("https://extra.example/simple",)
+    assert spec.find_links == (str((tmp_path / "wheels").resolve()),)
+    assert spec.pre is True
+
+
+@pytest.mark.parametrize("text, entry", [
+    ("dependencies: ['numpy=1.2=b=c']", "numpy=1.2=b=c"),
+    ("dependencies: [\"numpy[version='>=1']\"]", "numpy[version="),
+    ("dependencies: ['python=abc']", "python=abc"),
+    ("dependencies: ['%bad']", "%bad"),
+    ("dependencies: [{pip: ['not a requirement !!']}]", "not a requirement !!"),
+    ("dependencies: [{pip: ['--no-deps']}]", "--no-deps"),
+    ("dependencies: [{pip: ['-e .']}]", "-e ."),
+    ("dependencies: [{conda: [numpy]}]", "conda"),
+    ("dependencies: [3.5]", "3.5"),
+    ("channels: ['two words']\ndependencies: []", "two words"),
+    ("variables: {A: b}\ndependencies: []", "variables"),
+    ("dependencies: [numpy=1, numpy=2]", "numpy"),
+])
+def test_errors_name_file_and_entry(tmp_path, text, entry):
+    path = write(tmp_path, text + "\n")
+    with pytest.raises(SpecError) as err:
+        parse_environment_file(path)
+    assert str(path) in str(err.value)
+    assert entry in str(err.value)
+
+
+def test_unreadable_and_invalid_yaml(tmp_path):
+    with pytest.raises(SpecError) as err:
+        parse_environment_file(tmp_path / "missing.yml")
+    assert "missing.yml" in str(err.value)
+    path = write(tmp_path, "dependencies: [a\n  b: [\n")
+    with pytest.raises(SpecError) as err:
+        parse_environment_file(path)
+    assert str(path) in str(err.value) and "YAML" in str(err.value)
+    with pytest.raises(SpecError) as err:
+        parse_environment_file(write(tmp_path, "- numpy\n", "list.yml"))
+    assert "list.yml" in str(err.value)
+
+
+def test_bad_python_override(tmp_path):
+    with pytest.raises(SpecError) as err:
+        parse_environment_file(write(tmp_path, "dependencies: [zlib]\n"), python="three")
+    assert "environment.yml" in str(err.value) and "three" in str(err.value)
+
+
+def test_environment_yml_env_end_to_end(tmp_path, envs, channels, wheel_index, empty_index):
+    path = write(tmp_path, """
+        name: ignored
+        channels:
+          - %s
+        dependencies:
+          - python=%s
+          - condalib=1.0
+          - pip:
+            - --index-url %s
+            - --find-links %s
+            - alpha==2.0.0
+            - pypiuser
+    """ % (channels["main"], PYTHON_MINOR, empty_index, wheel_index))
+    spec = parse_environment_file(path)
+    lock = envs.resolve(spec)
+    assert {f.name: f.kind for f in lock.files}["alpha"] == "wheel"
+    prefix = envs.create(lock)
+    assert versions(prefix, "condalib", "alpha", "pypiuser") == {
+        "condalib": "1.0", "alpha": "2.0.0", "pypiuser": "1.0"}
