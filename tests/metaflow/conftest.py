@@ -22,6 +22,13 @@ def wheel_index(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def conda_channel(tmp_path_factory):
+    from tests.condachannel import build_channel
+
+    return build_channel(tmp_path_factory.mktemp("channel"))
+
+
+@pytest.fixture(scope="session")
 def shared_caches(tmp_path_factory):
     root = tmp_path_factory.mktemp("caches")
     return {"UV_CACHE_DIR": str(root / "uv"), "FLOWENV_CACHE_DIR": str(root / "flowenv")}
@@ -70,11 +77,12 @@ class FlowRunner:
 
 
 @pytest.fixture
-def runner(tmp_path, wheel_index, shared_caches):
+def runner(tmp_path, wheel_index, shared_caches, conda_channel):
     env = dict(os.environ)
     env.update(shared_caches)
     env.update({
         "UV_INDEX_URL": simple_index_url(wheel_index),
+        "FLOWENV_CONDA_CHANNELS": conda_channel,
         "METAFLOW_DEFAULT_DATASTORE": "local",
         "METAFLOW_DEFAULT_METADATA": "local",
         "LAUNCHER_PYTHON": sys.executable,
