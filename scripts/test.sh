@@ -7,4 +7,4 @@ bash scripts/install.sh test
 if [ -z "${METAFLOW_USER:-}" ] && { [ -z "${USER:-}" ] || [ "$USER" = root ]; }; then
     export METAFLOW_USER=flowenv-tests
 fi
-.venv/bin/python -m pytest -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -p no:cacheprovider -n 2 "$@"
