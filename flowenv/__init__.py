@@ -1,14 +1,23 @@
 """flowenv: named, versioned, shareable Python environments, resolved with uv and
-py-rattler. This package knows nothing of Metaflow; metaflow_extensions.flowenv is the glue."""
+py-rattler. This package knows nothing of Metaflow; metaflow_extensions.flowenv is the glue.
 
-from .environments import Environments, current_user
-from .errors import FlowenvError
-from .lock import Lock, LockedFile
-from .refs import Alias, expand_vars
-from .spec import Spec
-from .store import Store
+Exports load lazily, so that `python -m flowenv.bootstrap` runs on a bare interpreter
+before flowenv's own dependencies are unpacked next to it.
+"""
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = ["Environments", "FlowenvError", "Lock", "LockedFile", "Alias", "Spec", "Store",
-           "expand_vars", "current_user"]
+_EXPORTS = {
+    "Environments": ".environments", "current_user": ".environments",
+    "FlowenvError": ".errors", "Lock": ".lock", "LockedFile": ".lock",
+    "Alias": ".refs", "expand_vars": ".refs", "Spec": ".spec", "Store": ".store",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError("module 'flowenv' has no attribute %r" % name)

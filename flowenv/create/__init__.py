@@ -21,9 +21,9 @@ from .pypi import install_wheels, make_venv
 COMPLETE_MARKER = ".flowenv-complete"
 # Appends FLOWENV_SITE_APPEND's folders to sys.path *after* site-packages, so a host
 # (Metaflow) can provide its own runtime needs without shadowing the env's packages.
-SITE_HOOK = (
-    "import os, sys; sys.path.extend(p for p in "
-    "os.environ.get('FLOWENV_SITE_APPEND', '').split(os.pathsep) if p and p not in sys.path)\n"
+SITE_HOOK = (  # one line, no comprehension: site.py execs it in a bare namespace
+    "import os, site; list(map(site.addsitedir, filter(None, "
+    "os.environ.get('FLOWENV_SITE_APPEND', '').split(os.pathsep))))\n"
 )
 
 __all__ = ["create_env", "env_python", "is_complete", "COMPLETE_MARKER"]

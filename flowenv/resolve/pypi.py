@@ -23,6 +23,10 @@ except ImportError:  # Python < 3.11
 
 
 def uv_binary() -> str:
+    # Set by the bootstrap on machines where uv came from the store, not from pip.
+    configured = os.environ.get("FLOWENV_UV_BIN")
+    if configured:
+        return configured
     from uv import find_uv_bin
 
     return find_uv_bin()

@@ -57,26 +57,41 @@ class FlowenvEnvironment(MetaflowEnvironment):
                 }
         return self._plans
 
-    def lock_for_reference(self, plan):
+    def lock_for_reference(self, plan, platform=None):
         """The lock a named_env / named_env_base reference points to, right now."""
         from flowenv import expand_vars
 
         envs = self.environments()
         if plan.name:
             name = expand_vars(plan.name, plan.source)
-            return envs.lookup(name), name
+            return envs.lookup(name, platform), name
         pathspec = expand_vars(plan.pathspec, plan.source)
-        return envs.store.envs.get(env_id_of_pathspec(pathspec, plan.source)), None
+        lock = envs.store.envs.get(env_id_of_pathspec(pathspec, plan.source))
+        if platform and lock.platform != platform:
+            raise FlowenvException(
+                "%s: %s ran on %s; step %s needs %s. Name its environment and add the "
+                "platform: metaflow environment alias --pathspec %s --alias NAME, then "
+                "metaflow environment resolve --from NAME --arch %s --alias NAME"
+                % (plan.source, pathspec, lock.platform, plan.step, platform, pathspec, platform))
+        return lock, None
+
+    def platform_for(self, step_name):
+        """Remote steps run on Linux machines, whatever the launcher is."""
+        if self._is_remote(step_name):
+            return os.environ.get("FLOWENV_REMOTE_PLATFORM", "linux-64")
+        from flowenv.platforms import host_platform
+
+        return host_platform()
 
     def resolve_step(self, plan, force=False):
         envs = self.environments()
-        alias = None
+        platform = self.platform_for(plan.step)
         if plan.reference:
-            base, alias = self.lock_for_reference(plan)
+            base, alias = self.lock_for_reference(plan, platform)
             if plan.spec is None:
                 return base, alias
-            return envs.resolve(plan.spec.replace(base=base.full_id), base.platform, force), None
-        return envs.resolve(plan.spec, force=force), None
+            return envs.resolve(plan.spec.replace(base=base.full_id), platform, force), None
+        return envs.resolve(plan.spec, platform, force=force), None
 
     def resolve_steps(self, only_steps=None, force=False):
         """(step -> (lock, alias)) for every step that has a fixed environment."""
@@ -140,6 +155,67 @@ class FlowenvEnvironment(MetaflowEnvironment):
         from .runtime_support import support_path
 
         return support_path(self.environments().cache.root, self.datastore_type)
+
+    # -- remote tasks: the container creates the env from the store ----------------------
+
+    STEP_ENV_LINK = ".flowenv/step-env"
+
+    def _remote_plan(self, step_name):
+        plans = self.plans()
+        plan = plans.get(step_name)
+        if plan is None or plan.disabled or not self._is_remote(step_name):
+            return None
+        return plan
+
+    def _fetched_env_shape(self, plan, platform):
+        """(python minor, needs conda tools) of what a fetch_at_exec alias points to now;
+        when it cannot be known at deploy time, the launcher's Python and both toolsets."""
+        from flowenv.errors import FlowenvError
+
+        try:
+            lock, _ = self.lock_for_reference(plan, platform)
+        except (FlowenvError, FlowenvException):
+            return self.environments().default_python(), True
+        return lock.python_minor, bool(lock.by_kind("conda"))
+
+    def executable(self, step_name, default=None):
+        if self._remote_plan(step_name) is None:
+            return super().executable(step_name, default)
+        # A stable path: the bootstrap links it to the env it creates (or fetches at exec).
+        return self.STEP_ENV_LINK + "/bin/python"
+
+    def bootstrap_commands(self, step_name, datastore_type):
+        plan = self._remote_plan(step_name)
+        if plan is None:
+            return super().bootstrap_commands(step_name, datastore_type)
+        with user_errors():
+            from flowenv.spec import Spec
+            from flowenv.tools import tools_requirements
+
+            platform = self.platform_for(step_name)
+            if plan.fetch_at_exec and plan.name:
+                ref, alias = plan.name, plan.name  # @{VAR} is expanded in the container
+                python, conda = self._fetched_env_shape(plan, platform)
+            else:
+                lock, alias = self._resolved.get(step_name) or self.resolve_steps([step_name])[step_name]
+                ref, python, conda = lock.full_id, lock.python_minor, bool(lock.by_kind("conda"))
+            tools = self.environments().resolve(
+                Spec(pypi=tuple(tools_requirements(conda)), python=python,
+                     origin="flowenv's tools"), platform)
+            from .store_location import store_url
+
+            store = store_url(datastore_type, self._echo)
+        commands = [
+            "echo 'flowenv: creating the environment of step %s'" % step_name,
+            "python -m flowenv.bootstrap --store '%s' --env '%s' --tools %s --link %s --cache .flowenv/cache"
+            % (store, ref, tools.full_id, self.STEP_ENV_LINK),
+            "export FLOWENV_ENV_ID=$(cat %s.id)" % self.STEP_ENV_LINK,
+            # Metaflow's own needs (boto3, requests) come from the image, after the env's packages.
+            "export FLOWENV_SITE_APPEND=$(python -c 'import os, site; print(os.pathsep.join(site.getsitepackages()))')",
+        ]
+        if alias:
+            commands.append("export FLOWENV_ENV_ALIAS='%s'" % alias)
+        return commands
 
     # -- code package for local tasks --------------------------------------------------
 

@@ -1,0 +1,73 @@
+"""Create a step's environment on a fresh machine from the store alone, then point a
+stable path at it:
+
+    python -m flowenv.bootstrap --store URL --env REF --tools ID --link DIR
+
+REF is an environment id or an alias (with @{VAR} expanded here, at execution time).
+Runs on a bare interpreter: the tools (uv, packaging, py-rattler) come from the store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _main(args) -> None:
+    from .cache import LocalCache
+    from .refs import expand_vars, is_full_id
+    from .store import Store
+    from .tools import tools_dir, unpack_wheels
+
+    # Until the tools are unpacked, only the standard library (and the store's SDK) is here.
+    store = Store.open(args.store)
+    cache = LocalCache(Path(args.cache).resolve() if args.cache else None)
+    tools = store.envs.get(args.tools)
+    wheels = []
+    for file in tools.files:
+        path = cache.package_path(file)
+        if not path.is_file():
+            store.packages.download(file, path)
+        wheels.append(path)
+    site = unpack_wheels(wheels, tools_dir(tools, cache.root))
+    sys.path.insert(0, str(site))
+    os.environ["FLOWENV_UV_BIN"] = str(site / "bin" / "uv")
+
+    from .environments import Environments
+    from .platforms import host_platform
+
+    envs = Environments(store, cache)
+    ref = expand_vars(args.env, "--env")
+    lock = envs.store.envs.get(ref) if is_full_id(ref) else envs.lookup(ref, host_platform())
+    prefix = envs.create(lock)
+    link = Path(args.link)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(Path(prefix).resolve(), target_is_directory=True)
+    Path(str(link) + ".id").write_text(lock.full_id)
+    print("flowenv: environment %s ready (%d packages)" % (lock.full_id, len(lock.files)))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m flowenv.bootstrap", description=__doc__)
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--tools", required=True)
+    parser.add_argument("--link", required=True)
+    parser.add_argument("--cache", default=None)
+    args = parser.parse_args(argv)
+    from .errors import FlowenvError
+
+    try:
+        _main(args)
+    except FlowenvError as exc:
+        print("flowenv: %s" % exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
