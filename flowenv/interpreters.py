@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,8 @@ class InterpreterFinder:
     def __init__(self, cache_file: Optional[Path] = None):
         self._cache_file = cache_file
         self._found: Optional[List[Interpreter]] = None
+        # Resolvers run in threads (resolve_many, a flow's steps): one probes, others wait.
+        self._lock = threading.Lock()
 
     def _load_cache(self) -> Dict[str, dict]:
         if self._cache_file and self._cache_file.is_file():
@@ -76,11 +79,15 @@ class InterpreterFinder:
         if not self._cache_file:
             return
         self._cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._cache_file.with_suffix(".tmp%d" % os.getpid())
+        tmp = self._cache_file.with_suffix(".tmp%d-%d" % (os.getpid(), threading.get_ident()))
         tmp.write_text(json.dumps(cache))
         os.replace(tmp, self._cache_file)
 
     def all(self) -> List[Interpreter]:
+        with self._lock:
+            return self._all()
+
+    def _all(self) -> List[Interpreter]:
         if self._found is not None:
             return self._found
         cache = self._load_cache()

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import time
+import traceback
 from pathlib import Path
 
 from ..cache import LocalCache
@@ -77,7 +78,10 @@ def create_env(
             raise
         except Exception as exc:
             shutil.rmtree(prefix, ignore_errors=True)
-            raise CreateError("Creating environment %s failed: %s" % (lock.full_id, exc)) from exc
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            raise CreateError("Creating environment %s failed: %s: %s (%s:%d)" % (
+                lock.full_id, type(exc).__name__, exc, os.path.basename(where.filename),
+                where.lineno)) from exc
         marker = {"full_id": lock.full_id, "seconds": round(time.monotonic() - start, 3)}
         tmp = prefix / (COMPLETE_MARKER + ".tmp")
         tmp.write_text(json.dumps(marker))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
@@ -22,11 +24,20 @@ except ImportError:  # Python < 3.11
     import tomli as tomllib
 
 
+_UV_LOCK = threading.Lock()
+
+
 def uv_binary() -> str:
     # Set by the bootstrap on machines where uv came from the store, not from pip.
     configured = os.environ.get("FLOWENV_UV_BIN")
     if configured:
         return configured
+    with _UV_LOCK:  # find_uv_bin reads sysconfig, whose first use is not thread-safe
+        return _installed_uv()
+
+
+@functools.lru_cache(maxsize=None)
+def _installed_uv() -> str:
     from uv import find_uv_bin
 
     return find_uv_bin()

@@ -232,33 +232,66 @@ class FlowenvEnvironment(MetaflowEnvironment):
                     arcname = os.path.join("flowenv", os.path.relpath(path, root))
                     yield path, arcname, ContentType.CODE_CONTENT
 
+    CODE_CACHE = "metaflow-code-v1"
+    CODE_CACHE_DAYS = 7
+
     def prepare_code(self, package):
-        """Extract the code package once per run: a step's interpreter imports Metaflow,
-        flowenv and the flow from there, never from the launcher's site-packages."""
+        """Extract the code package for local tasks: a step's interpreter imports Metaflow,
+        flowenv and the flow from there, never from the launcher's site-packages. Kept per
+        package sha, so the next run of unchanged code reuses it and its bytecode."""
         if self._code_dir is not None:
             return
         from metaflow.packaging_sys import ContentType
 
-        self._code_dir = tempfile.mkdtemp(prefix="flowenv-code-")
-        package.extract_into(self._code_dir, ContentType.ALL_CONTENT)
+        root = os.path.join(str(self.environments().cache.root), self.CODE_CACHE)
+        target = os.path.join(root, self._package_key(package))
+        if not os.path.isdir(target):
+            os.makedirs(root, exist_ok=True)
+            tmp = tempfile.mkdtemp(prefix=".extract-", dir=root)
+            package.extract_into(tmp, ContentType.ALL_CONTENT)
+            try:
+                os.rename(tmp, target)
+            except OSError:  # another run extracted the same package first
+                shutil.rmtree(tmp, ignore_errors=True)
+            os.utime(target)  # extraction keeps the archive's (old) timestamps
+            self._prune_code_cache(root)
+        os.utime(target)
+        self._code_dir = target
         self._code_env = {}
-        for key, value in package.get_post_extract_env_vars(package.package_metadata,
-                                                            self._code_dir).items():
+        for key, value in package.get_post_extract_env_vars(package.package_metadata, target).items():
             if key.endswith(":"):
                 self._code_env[key[:-1]] = value
             elif key == "PYTHONPATH":
-                self._code_env[key] = os.pathsep.join([value, self._code_dir])
+                self._code_env[key] = os.pathsep.join([value, target])
             else:
                 self._code_env[key] = value
-        self._code_env.setdefault("PYTHONPATH", self._code_dir)
+        self._code_env.setdefault("PYTHONPATH", target)
+
+    @staticmethod
+    def _package_key(package):
+        # Local runs do not store the package, so it has no sha yet: hash the archive.
+        import hashlib
+
+        sha = package.package_sha()
+        if sha:
+            return sha
+        blob = package.blob
+        return hashlib.sha1(blob.getvalue() if hasattr(blob, "getvalue") else bytes(blob)).hexdigest()
+
+    def _prune_code_cache(self, root):
+        import time
+
+        horizon = time.time() - self.CODE_CACHE_DAYS * 86400
+        for name in os.listdir(root):
+            path = os.path.join(root, name)
+            if os.path.isdir(path) and os.path.getmtime(path) < horizon:
+                shutil.rmtree(path, ignore_errors=True)
 
     def code_env_vars(self):
         return dict(self._code_env)
 
     def cleanup_code(self):
-        if self._code_dir is not None:
-            shutil.rmtree(self._code_dir, ignore_errors=True)
-            self._code_dir = None
+        self._code_dir = None
 
     def get_environment_info(self, include_ext_info=False):
         info = super().get_environment_info(include_ext_info)
