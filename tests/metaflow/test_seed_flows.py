@@ -2,6 +2,7 @@
 assert that the runs succeed (or fail with the promised message) and what Metaflow recorded."""
 
 import json
+import sys
 
 import pytest
 
@@ -458,3 +459,38 @@ if __name__ == "__main__":
     ConsumerFlow()
 ''')
     runner.flow("consumer.py", "run")
+
+
+def test_decorators_need_the_flowenv_environment(runner):
+    runner.write("flow.py", '''
+from metaflow import FlowSpec, step, pypi
+
+class NeedsEnvFlow(FlowSpec):
+    @pypi(packages={"alpha": "1.0.0"})
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    NeedsEnvFlow()
+''')
+    proc = runner.run(sys.executable, "flow.py", "run", check=False)
+    err = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "--environment=conda" in err and "Traceback" not in err
+
+
+def test_metaflow_conda_is_flowenv():
+    """If any extension's plugin list failed to import, Metaflow would silently fall
+    back to its own @conda: this must never pass unnoticed."""
+    import metaflow
+    from metaflow.plugins import ENVIRONMENTS
+
+    for name in ("conda", "conda_base", "pypi", "pypi_base", "named_env", "named_env_base"):
+        decorator_class = getattr(metaflow, name).args[0]  # a partial over the class
+        assert decorator_class.__module__.startswith("metaflow_extensions.flowenv"), name
+    conda_env = [e for e in ENVIRONMENTS if e.TYPE == "conda"][-1]
+    assert conda_env.__module__.startswith("metaflow_extensions.flowenv")

@@ -37,9 +37,8 @@ def resolve(obj, steps, aliases, force):
     env = obj.environment
     steps = _steps(obj, steps)
     resolved = env.resolve_steps(steps, force=force)
-    for plan in env.plans().values():
-        if plan.step in steps:
-            obj.echo(env.describe(plan) if not plan.fetch_at_exec or plan.step in resolved else env.describe(plan))
+    for step in steps:
+        obj.echo(env.describe(env.plans()[step]))
     if aliases:
         locks = {lock.full_id: lock for lock, _ in resolved.values()}
         if len(locks) != 1:
