@@ -1,0 +1,35 @@
+"""Against the real PyPI (marked network): a named env from a requirements.txt, used by a
+flow that extends it on one step."""
+
+import pytest
+
+pytestmark = pytest.mark.network
+
+
+def test_real_pypi_named_env_extended_by_a_step(runner):
+    runner.env.pop("UV_INDEX_URL", None)
+    runner.write("requirements.txt", "six==1.16.0\n")
+    runner.metaflow("environment", "resolve", "-r", "requirements.txt", "--alias", "team/real:v1")
+    runner.write("flow.py", '''
+from metaflow import FlowSpec, step, named_env_base, pypi
+
+@named_env_base(name="team/real:v1")
+class RealFlow(FlowSpec):
+    @step
+    def start(self):
+        import six
+        assert six.__version__ == "1.16.0"
+        self.next(self.end)
+
+    @pypi(packages={"tabulate": "0.9.0"})
+    @step
+    def end(self):
+        import six, tabulate
+        assert (six.__version__, tabulate.__version__) == ("1.16.0", "0.9.0")
+
+if __name__ == "__main__":
+    RealFlow()
+''')
+    runner.flow("flow.py", "run")
+    exported = runner.metaflow("environment", "export", "team/real:v1", "--format", "pylock").stdout
+    assert 'name = "six"' in exported and "files.pythonhosted.org" in exported
