@@ -68,7 +68,7 @@ class Environments:
             if cached is not None:
                 return cached
         lock = self.solve_only(spec, platform)
-        self.publish(lock, spec)
+        self.publish(lock, spec, repair=force)
         return lock
 
     def solve_only(self, spec: Spec, platform: str = None) -> Lock:
@@ -101,10 +101,11 @@ class Environments:
 
     # -- publishing ---------------------------------------------------------------
 
-    def publish(self, lock: Lock, spec: Spec) -> None:
+    def publish(self, lock: Lock, spec: Spec, repair: bool = False) -> None:
         """Packages first, then the env record, then the req_id pointer: nothing in the
-        store ever refers to a file the store does not have."""
-        missing = [f for f in lock.files if not self.store.packages.has(f)]
+        store ever refers to a file the store does not have. With repair, every package
+        is uploaded again (from a verified local copy), mending damaged blobs."""
+        missing = [f for f in lock.files if repair or not self.store.packages.has(f)]
         if missing:
             with self.progress.task("Caching %d package files in %s" % (len(missing), self.store.url)):
                 indexes = [spec.index_url, *spec.extra_index_urls] if spec.index_url else list(spec.extra_index_urls)

@@ -39,4 +39,11 @@ class PackageStore:
                 "environment from a machine that has it: metaflow environment resolve --force"
                 % (file.name, file.version, file.filename, self.blobs.url)
             )
-        verified_move(tmp, dest, file, "the store at %s" % self.blobs.url)
+        try:
+            verified_move(tmp, dest, file, "the store at %s" % self.blobs.url)
+        except IntegrityError as exc:
+            raise IntegrityError(
+                "%s The store's copy is damaged: repair it from a machine that can reach the "
+                "package index with: metaflow environment resolve --force (same requirements), "
+                "which uploads every package again." % str(exc).split(": the file was")[0]
+            ) from None

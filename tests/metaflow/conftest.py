@@ -87,6 +87,9 @@ def runner(tmp_path, wheel_index, shared_caches, conda_channel):
         "METAFLOW_DEFAULT_METADATA": "local",
         "LAUNCHER_PYTHON": sys.executable,
     })
-    env.pop("FLOWENV_STORE", None)
+    # Other suites' session settings must not leak into flows (xdist mixes suites per worker).
+    for var in ("FLOWENV_STORE", "UV_OFFLINE", "UV_FIND_LINKS", "UV_EXTRA_INDEX_URL",
+                "FLOWENV_CONDA_CHANNEL_ALIAS", "FLOWENV_CONDA_VIRTUAL_PACKAGES"):
+        env.pop(var, None)
     env.pop("METAFLOW_DATASTORE_SYSROOT_LOCAL", None)
     return FlowRunner(tmp_path, env)

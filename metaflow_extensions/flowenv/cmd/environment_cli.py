@@ -140,7 +140,7 @@ def _source_lock(obj, source, pathspec):
     if bool(source) == bool(pathspec):
         raise FlowenvException("Give an environment (alias or id) or --pathspec Flow/Run/Step, not both")
     if pathspec:
-        from ..plugins.environment import env_id_of_pathspec
+        from ..plugins.task_metadata import env_id_of_pathspec
         from flowenv import expand_vars
 
         pathspec = expand_vars(pathspec, "--pathspec")

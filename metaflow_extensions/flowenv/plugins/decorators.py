@@ -8,6 +8,7 @@ from metaflow.decorators import FlowDecorator, StepDecorator
 from metaflow.metadata_provider import MetaDatum
 
 from .errors import FlowenvException
+from .task_metadata import ALIAS_FIELD, ENV_ID_FIELD
 
 ENV_VAR_ID = "FLOWENV_ENV_ID"
 ENV_VAR_ALIAS = "FLOWENV_ENV_ALIAS"
@@ -186,9 +187,6 @@ class NamedEnvStepDecorator(_NamedEnvMixin, _EnvStepDecorator):
         cli_args.env["PYTHONNOUSERSITE"] = "1"
         cli_args.entrypoint[0] = self.interpreter
 
-    def runtime_finished(self, exception):
-        self.environment.cleanup_code()
-
     # -- task side --
 
     def task_pre_step(self, step_name, task_datastore, metadata, run_id, task_id, flow, graph,
@@ -200,8 +198,8 @@ class NamedEnvStepDecorator(_NamedEnvMixin, _EnvStepDecorator):
         os.environ["PATH"] = os.pathsep.join(
             [os.path.dirname(sys.executable), os.environ.get("PATH", "")])
         tags = ["attempt_id:%d" % retry_count]
-        data = [MetaDatum("flowenv_env_id", env_id, "flowenv_env_id", tags)]
+        data = [MetaDatum(ENV_ID_FIELD, env_id, ENV_ID_FIELD, tags)]
         alias = os.environ.get(ENV_VAR_ALIAS)
         if alias:
-            data.append(MetaDatum("flowenv_alias", alias, "flowenv_alias", tags))
+            data.append(MetaDatum(ALIAS_FIELD, alias, ALIAS_FIELD, tags))
         metadata.register_metadata(run_id, step_name, task_id, data)

@@ -1,14 +1,15 @@
 """`--environment=conda`: every step runs in its own resolved environment, made by flowenv."""
 
 import os
-import shutil
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 from metaflow.metaflow_environment import MetaflowEnvironment
 
 from .decorators import ENV_VAR_ALIAS, ENV_VAR_ID
+from . import remote
+from .code_package import extracted_code_env, flowenv_files
 from .errors import FlowenvException, user_errors
+from .task_metadata import env_id_of_pathspec
 
 
 class FlowenvEnvironment(MetaflowEnvironment):
@@ -22,8 +23,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
         self._envs = None
         self._plans = None
         self._resolved = {}  # step -> (Lock, alias shown to the user or None)
-        self._code_dir = None
-        self._code_env = {}
+        self._code_env = None  # set once per run by prepare_code
 
     def decospecs(self):
         return ("named_env",) + super().decospecs()
@@ -156,13 +156,10 @@ class FlowenvEnvironment(MetaflowEnvironment):
 
         return support_path(self.environments().cache.root, self.datastore_type)
 
-    # -- remote tasks: the container creates the env from the store ----------------------
-
-    STEP_ENV_LINK = ".flowenv/step-env"
+    # -- remote tasks: the container creates the env from the store --------------------
 
     def _remote_plan(self, step_name):
-        plans = self.plans()
-        plan = plans.get(step_name)
+        plan = self.plans().get(step_name)
         if plan is None or plan.disabled or not self._is_remote(step_name):
             return None
         return plan
@@ -181,20 +178,20 @@ class FlowenvEnvironment(MetaflowEnvironment):
     def executable(self, step_name, default=None):
         if self._remote_plan(step_name) is None:
             return super().executable(step_name, default)
-        # A stable path: the bootstrap links it to the env it creates (or fetches at exec).
-        return self.STEP_ENV_LINK + "/bin/python"
+        return remote.STEP_PYTHON
 
     def bootstrap_commands(self, step_name, datastore_type):
         plan = self._remote_plan(step_name)
         if plan is None:
             return super().bootstrap_commands(step_name, datastore_type)
-        with user_errors():
-            from flowenv.spec import Spec
-            from flowenv.tools import tools_requirements
+        from flowenv.spec import Spec
+        from flowenv.tools import tools_requirements
+        from .store_location import store_url
 
+        with user_errors():
             platform = self.platform_for(step_name)
             if plan.fetch_at_exec and plan.name:
-                ref, alias = plan.name, plan.name  # @{VAR} is expanded in the container
+                ref, alias = plan.name, plan.name
                 python, conda = self._fetched_env_shape(plan, platform)
             else:
                 lock, alias = self._resolved.get(step_name) or self.resolve_steps([step_name])[step_name]
@@ -202,124 +199,26 @@ class FlowenvEnvironment(MetaflowEnvironment):
             tools = self.environments().resolve(
                 Spec(pypi=tuple(tools_requirements(conda)), python=python,
                      origin="flowenv's tools"), platform)
-            from .store_location import store_url
-
-            store = store_url(datastore_type, self._echo)
-        commands = [
-            "echo 'flowenv: creating the environment of step %s'" % step_name,
-            "python -m flowenv.bootstrap --store '%s' --env '%s' --tools %s --link %s --cache .flowenv/cache"
-            % (store, ref, tools.full_id, self.STEP_ENV_LINK),
-            "export FLOWENV_ENV_ID=$(cat %s.id)" % self.STEP_ENV_LINK,
-            # Metaflow's own needs (boto3, requests) come from the image, after the env's packages.
-            "export FLOWENV_SITE_APPEND=$(python -c 'import os, site; print(os.pathsep.join(site.getsitepackages()))')",
-        ]
-        if alias:
-            commands.append("export FLOWENV_ENV_ALIAS='%s'" % alias)
-        return commands
+        return remote.bootstrap_commands(step_name, store_url(datastore_type, self._echo),
+                                         ref, tools.full_id, alias)
 
     # -- code package for local tasks --------------------------------------------------
 
     def add_to_package(self):
-        """flowenv's core library travels with the code: tasks and remote bootstraps use it."""
         from metaflow.packaging_sys import ContentType
-        import flowenv
 
-        root = os.path.dirname(flowenv.__file__)
-        for folder, _dirs, files in os.walk(root):
-            for name in files:
-                if name.endswith(".py"):
-                    path = os.path.join(folder, name)
-                    arcname = os.path.join("flowenv", os.path.relpath(path, root))
-                    yield path, arcname, ContentType.CODE_CONTENT
-
-    CODE_CACHE = "metaflow-code-v1"
-    CODE_CACHE_DAYS = 7
+        for path, arcname in flowenv_files():
+            yield path, arcname, ContentType.CODE_CONTENT
 
     def prepare_code(self, package):
-        """Extract the code package for local tasks: a step's interpreter imports Metaflow,
-        flowenv and the flow from there, never from the launcher's site-packages. Kept per
-        package sha, so the next run of unchanged code reuses it and its bytecode."""
-        if self._code_dir is not None:
-            return
-        from metaflow.packaging_sys import ContentType
-
-        root = os.path.join(str(self.environments().cache.root), self.CODE_CACHE)
-        target = os.path.join(root, self._package_key(package))
-        if not os.path.isdir(target):
-            os.makedirs(root, exist_ok=True)
-            tmp = tempfile.mkdtemp(prefix=".extract-", dir=root)
-            package.extract_into(tmp, ContentType.ALL_CONTENT)
-            try:
-                os.rename(tmp, target)
-            except OSError:  # another run extracted the same package first
-                shutil.rmtree(tmp, ignore_errors=True)
-            os.utime(target)  # extraction keeps the archive's (old) timestamps
-            self._prune_code_cache(root)
-        os.utime(target)
-        self._code_dir = target
-        self._code_env = {}
-        for key, value in package.get_post_extract_env_vars(package.package_metadata, target).items():
-            if key.endswith(":"):
-                self._code_env[key[:-1]] = value
-            elif key == "PYTHONPATH":
-                self._code_env[key] = os.pathsep.join([value, target])
-            else:
-                self._code_env[key] = value
-        self._code_env.setdefault("PYTHONPATH", target)
-
-    @staticmethod
-    def _package_key(package):
-        # Local runs do not store the package, so it has no sha yet: hash the archive.
-        import hashlib
-
-        sha = package.package_sha()
-        if sha:
-            return sha
-        blob = package.blob
-        return hashlib.sha1(blob.getvalue() if hasattr(blob, "getvalue") else bytes(blob)).hexdigest()
-
-    def _prune_code_cache(self, root):
-        import time
-
-        horizon = time.time() - self.CODE_CACHE_DAYS * 86400
-        for name in os.listdir(root):
-            path = os.path.join(root, name)
-            if os.path.isdir(path) and os.path.getmtime(path) < horizon:
-                shutil.rmtree(path, ignore_errors=True)
+        if self._code_env is None:
+            self._code_env = extracted_code_env(package, self.environments().cache.root)
 
     def code_env_vars(self):
-        return dict(self._code_env)
-
-    def cleanup_code(self):
-        self._code_dir = None
+        return dict(self._code_env or {})
 
     def get_environment_info(self, include_ext_info=False):
         info = super().get_environment_info(include_ext_info)
         info["environment_type"] = self.TYPE
         return info
 
-
-def env_id_of_pathspec(pathspec, where):
-    """The environment id a past task recorded, from Metaflow's metadata."""
-    from flowenv.errors import EnvNotFound
-    from metaflow import Step, namespace
-    from metaflow.exception import MetaflowNotFound
-
-    parts = pathspec.strip("/").split("/")
-    if len(parts) not in (3, 4):
-        raise EnvNotFound("%s: pathspec %r must look like Flow/RunId/StepName" % (where, pathspec))
-    namespace(None)
-    try:
-        step = Step("/".join(parts[:3]))
-        tasks = [step.task] if len(parts) == 3 else [step[parts[3]]]
-    except MetaflowNotFound as exc:
-        raise EnvNotFound("%s: %s does not exist (%s)" % (where, pathspec, exc)) from None
-    for task in tasks:
-        if task is None:
-            continue
-        env_id = task.metadata_dict.get("flowenv_env_id")
-        if env_id:
-            return env_id
-    raise EnvNotFound(
-        "%s: %s did not run in a flowenv environment (no flowenv_env_id in its metadata)"
-        % (where, pathspec))

@@ -1,0 +1,22 @@
+"""What a remote container runs before the step: build the env from the store alone."""
+
+# A stable path for the step's interpreter; the bootstrap links it to the env it builds.
+STEP_ENV_LINK = ".flowenv/step-env"
+STEP_PYTHON = STEP_ENV_LINK + "/bin/python"
+
+
+def bootstrap_commands(step_name, store_url, env_ref, tools_id, alias=None):
+    """Shell commands, quoted to survive Metaflow's `bash -c "..."` wrapping (no double
+    quotes). env_ref is an env id, or an alias whose @{VAR} is expanded in the container."""
+    commands = [
+        "echo 'flowenv: creating the environment of step %s'" % step_name,
+        "python -m flowenv.bootstrap --store '%s' --env '%s' --tools %s --link %s "
+        "--cache .flowenv/cache" % (store_url, env_ref, tools_id, STEP_ENV_LINK),
+        "export FLOWENV_ENV_ID=$(cat %s.id)" % STEP_ENV_LINK,
+        # Metaflow's own needs (boto3, requests) come from the image, after the env's packages.
+        "export FLOWENV_SITE_APPEND=$(python -c 'import os, site; "
+        "print(os.pathsep.join(site.getsitepackages()))')",
+    ]
+    if alias:
+        commands.append("export FLOWENV_ENV_ALIAS='%s'" % alias)
+    return commands
