@@ -494,3 +494,24 @@ def test_metaflow_conda_is_flowenv():
         assert decorator_class.__module__.startswith("metaflow_extensions.flowenv"), name
     conda_env = [e for e in ENVIRONMENTS if e.TYPE == "conda"][-1]
     assert conda_env.__module__.startswith("metaflow_extensions.flowenv")
+
+
+def test_create_into_dir_and_as_a_jupyter_kernel(runner, wheel_index):
+    from tests.wheelhouse import make_wheel, write_simple_index
+
+    make_wheel(wheel_index, "ipykernel", "6.0.0")
+    write_simple_index(wheel_index)
+    runner.resolve("alpha==1.0.0\nipykernel==6.0.0\n", "team/nb:v1")
+    runner.metaflow("environment", "create", "team/nb:v1", "--into-dir", "myenv")
+    check = runner.run(str(runner.folder / "myenv" / "bin" / "python"), "-c",
+                       "import alpha; print(alpha.__version__)").stdout
+    assert check.strip() == "1.0.0"
+    jupyter = runner.folder / "jupyter"
+    runner.metaflow("environment", "create", "team/nb:v1", "--install-notebook",
+                    env={"JUPYTER_DATA_DIR": str(jupyter)})
+    spec = json.loads((jupyter / "kernels" / "flowenv-team-nb-v1" / "kernel.json").read_text())
+    assert spec["argv"][0].endswith("/bin/python") and "ipykernel_launcher" in spec["argv"]
+    runner.resolve("alpha==1.0.0\n", "team/no-nb:v1")
+    proc = runner.metaflow("environment", "create", "team/no-nb:v1", "--install-notebook",
+                           check=False, env={"JUPYTER_DATA_DIR": str(jupyter)})
+    assert proc.returncode != 0 and "ipykernel" in proc.stderr

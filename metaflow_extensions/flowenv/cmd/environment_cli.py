@@ -205,19 +205,27 @@ def show(obj, env, pathspec, as_json):
 
 
 @environment.command(help="Create an environment on this machine (in flowenv's cache, or "
-                          "--into-dir DIR) and print its path.")
+                          "--into-dir DIR) and print its path; --install-notebook also makes "
+                          "it a Jupyter kernel.")
 @click.argument("env")
 @click.option("--into-dir", default=None, type=click.Path(), help="Create it in this folder.")
-@click.option("--name", default=None, help="Folder name under the current directory.")
+@click.option("--name", default=None, help="Kernel name with --install-notebook, else a folder "
+                                           "name under the current directory.")
+@click.option("--install-notebook", is_flag=True, help="Register it as a Jupyter kernel "
+                                                        "(the env needs ipykernel).")
 @click.pass_obj
-def create(obj, env, into_dir, name):
+def create(obj, env, into_dir, name, install_notebook):
     from pathlib import Path
 
     with user_errors():
         lock = obj.envs.lookup(env)
-        dest = Path(into_dir or name).resolve() if (into_dir or name) else None
-        prefix = obj.envs.create(lock, dest)
+        folder = into_dir or (name if not install_notebook else None)
+        prefix = obj.envs.create(lock, Path(folder).resolve() if folder else None)
         click.echo(str(prefix))
+        if install_notebook:
+            from flowenv.notebook import install_kernel
+
+            click.echo("Jupyter kernel: %s" % install_kernel(prefix, name or env))
 
 
 @environment.command(help="Fetch an environment to this machine's cache; prints its path.")

@@ -1,0 +1,36 @@
+"""A Jupyter kernel that runs an environment's Python."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+
+from .errors import CreateError
+
+
+def kernels_dir() -> Path:
+    data = os.environ.get("JUPYTER_DATA_DIR") or os.path.expanduser("~/.local/share/jupyter")
+    return Path(data) / "kernels"
+
+
+def install_kernel(prefix: Path, display_name: str) -> Path:
+    """Write a kernelspec for prefix's python; the env must contain ipykernel."""
+    python = Path(prefix) / "bin" / "python"
+    probe = subprocess.run([str(python), "-c", "import ipykernel"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise CreateError(
+            "Environment %s has no ipykernel, so Jupyter cannot run it: add ipykernel to its "
+            "requirements and resolve again" % display_name)
+    name = "flowenv-" + re.sub(r"[^a-z0-9_.-]+", "-", display_name.lower()).strip("-")
+    folder = kernels_dir() / name
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "flowenv %s" % display_name, "language": "python",
+            "metadata": {"flowenv": {"prefix": str(prefix)}}}
+    tmp = folder / "kernel.json.tmp"
+    tmp.write_text(json.dumps(spec, indent=1))
+    os.replace(tmp, folder / "kernel.json")
+    return folder
