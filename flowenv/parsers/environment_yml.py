@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 
 from ..errors import SpecError
 from ..spec import Spec, canonical_requirement, python_specifier
-from .requirements_txt import _Collected, _expand_env, _option
+from .requirements_txt import PipOptions, expand_env, apply_option
 
 __all__ = ["parse_environment_file", "conda_match_spec"]
 
@@ -121,7 +121,7 @@ def parse_environment_file(path, python: Optional[str] = None) -> Spec:
         where = "%s, channel %r" % (path, channel)
         if not isinstance(channel, str) or not channel.strip() or any(c.isspace() for c in channel.strip()):
             raise SpecError("%s: a channel is a name or a URL" % where)
-        channel = _expand_env(channel.strip(), where)
+        channel = expand_env(channel.strip(), where)
         if channel == "nodefaults":
             continue
         if channel == "defaults":
@@ -131,7 +131,7 @@ def parse_environment_file(path, python: Optional[str] = None) -> Spec:
 
     conda: List[str] = []
     python_constraint: Optional[str] = None
-    pip = _Collected()
+    pip = PipOptions()
     dependencies = data.get("dependencies") or []
     if not isinstance(dependencies, list):
         raise SpecError("%s: 'dependencies' must be a list" % path)
@@ -179,7 +179,7 @@ def parse_environment_file(path, python: Optional[str] = None) -> Spec:
         raise SpecError(message if str(path) in message else "%s: %s" % (path, message)) from None
 
 
-def _pip_section(lines, path: Path, out: _Collected) -> None:
+def _pip_section(lines, path: Path, out: PipOptions) -> None:
     if not isinstance(lines, list):
         raise SpecError("%s, dependency 'pip': expected a list of requirements" % path)
     for line in lines:
@@ -188,6 +188,6 @@ def _pip_section(lines, path: Path, out: _Collected) -> None:
             raise SpecError("%s: expected a requirement such as 'requests>=2'" % where)
         line = line.strip()
         if line.startswith("-"):
-            _option(line, path, where, out, seen={path.resolve()})
+            apply_option(line, path, where, out, seen={path.resolve()})
         else:
-            out.pypi.append(canonical_requirement(_expand_env(line, where), where))
+            out.pypi.append(canonical_requirement(expand_env(line, where), where))

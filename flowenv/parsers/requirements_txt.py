@@ -15,7 +15,9 @@ _ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 
 
-class _Collected:
+class PipOptions:
+    """What a pip requirements list collects: requirements, constraints, index options."""
+
     def __init__(self):
         self.pypi: List[str] = []
         self.constraints: List[str] = []
@@ -27,7 +29,7 @@ class _Collected:
 
 def parse_requirements_file(path, python: Optional[str] = None) -> Spec:
     path = Path(path)
-    collected = _Collected()
+    collected = PipOptions()
     _parse_into(path, collected, seen=set(), as_constraint=False)
     return Spec(
         python=python,
@@ -59,7 +61,7 @@ def _logical_lines(text: str):
         yield start, buffer.strip()
 
 
-def _expand_env(value: str, where: str) -> str:
+def expand_env(value: str, where: str) -> str:
     def sub(match):
         name = match.group(1)
         if name not in os.environ:
@@ -69,7 +71,7 @@ def _expand_env(value: str, where: str) -> str:
     return _ENV_VAR.sub(sub, value)
 
 
-def _parse_into(path: Path, out: _Collected, seen: set, as_constraint: bool):
+def _parse_into(path: Path, out: PipOptions, seen: set, as_constraint: bool):
     real = path.resolve()
     if real in seen:
         return
@@ -83,14 +85,14 @@ def _parse_into(path: Path, out: _Collected, seen: set, as_constraint: bool):
         # pip-compile --generate-hashes output: flowenv pins its own sha256s.
         line = re.sub(r"\s--hash[= ]\S+", "", line).strip()
         if line.startswith("-"):
-            _option(line, path, where, out, seen)
+            apply_option(line, path, where, out, seen)
         elif as_constraint:
-            out.constraints.append(canonical_requirement(_expand_env(line, where), where))
+            out.constraints.append(canonical_requirement(expand_env(line, where), where))
         else:
-            out.pypi.append(canonical_requirement(_expand_env(line, where), where))
+            out.pypi.append(canonical_requirement(expand_env(line, where), where))
 
 
-def _option(line: str, path: Path, where: str, out: _Collected, seen: set):
+def apply_option(line: str, path: Path, where: str, out: PipOptions, seen: set):
     try:
         words = shlex.split(line)
     except ValueError as exc:
@@ -105,7 +107,7 @@ def _option(line: str, path: Path, where: str, out: _Collected, seen: set):
     def value() -> str:
         if len(rest) != 1:
             raise SpecError("%s: %s takes exactly one value" % (where, flag))
-        return _expand_env(rest[0], where)
+        return expand_env(rest[0], where)
 
     if flag in ("-r", "--requirement", "-c", "--constraint"):
         included = path.parent / value()
