@@ -33,3 +33,42 @@ if __name__ == "__main__":
     runner.flow("flow.py", "run")
     exported = runner.metaflow("environment", "export", "team/real:v1", "--format", "pylock").stdout
     assert 'name = "six"' in exported and "files.pythonhosted.org" in exported
+
+
+def test_env_on_another_python_version(runner):
+    """Steps on a Python other than the launcher's get Metaflow's own needs (requests)
+    resolved for that version."""
+    import sys
+
+    from flowenv.errors import InterpreterNotFound
+    from flowenv.interpreters import InterpreterFinder
+
+    other = "3.10" if sys.version_info[:2] != (3, 10) else "3.12"
+    try:
+        InterpreterFinder().find(other)
+    except InterpreterNotFound:
+        pytest.skip("no Python %s on this machine" % other)
+    runner.env.pop("UV_INDEX_URL", None)
+    runner.write("requirements.txt", "six==1.16.0\n")
+    runner.metaflow("environment", "resolve", "--python", other, "-r", "requirements.txt",
+                    "--alias", "team/other-python:v1")
+    runner.write("flow.py", '''
+import sys
+from metaflow import FlowSpec, step, named_env_base
+
+@named_env_base(name="team/other-python:v1")
+class OtherPythonFlow(FlowSpec):
+    @step
+    def start(self):
+        import six
+        assert "%%d.%%d" %% sys.version_info[:2] == "%s", sys.version
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    OtherPythonFlow()
+''' % other)
+    runner.flow("flow.py", "run")

@@ -9,6 +9,7 @@ from .decorators import ENV_VAR_ALIAS, ENV_VAR_ID
 from . import remote
 from .code_package import extracted_code_env, flowenv_files
 from .errors import FlowenvException, user_errors
+from .runtime_support import support_path
 from .task_metadata import env_id_of_pathspec
 
 
@@ -146,15 +147,12 @@ class FlowenvEnvironment(MetaflowEnvironment):
             else:
                 lock, alias = self.resolve_steps([step_name])[step_name]
             prefix = self.environments().create(lock)
-        env = {ENV_VAR_ID: lock.full_id, "FLOWENV_SITE_APPEND": self.support_path()}
+            support = support_path(self.environments(), self.datastore_type,
+                                   lock.python_minor, lock.platform)
+        env = {ENV_VAR_ID: lock.full_id, "FLOWENV_SITE_APPEND": support}
         if alias:
             env[ENV_VAR_ALIAS] = alias
         return os.path.join(str(prefix), "bin", "python"), env
-
-    def support_path(self):
-        from .runtime_support import support_path
-
-        return support_path(self.environments().cache.root, self.datastore_type)
 
     # -- remote tasks: the container creates the env from the store --------------------
 
