@@ -105,3 +105,33 @@ if __name__ == "__main__":
     err = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "no-such-package" in err and "start" in err, err
     assert "Traceback" not in err
+
+
+def test_pypi_named_base_extended_by_step_conda(runner):
+    """The seed's first example: a named env from requirements.txt, a step adding a conda
+    package (ml-base-env:v2 + xgboost)."""
+    runner.resolve("alpha==1.0.0\ngamma==0.1.0\n", "team/ml-base-env:v2")
+    runner.write("flow.py", CONDA_CHECK + '''
+from metaflow import FlowSpec, step, named_env_base, conda
+
+@named_env_base(name="team/ml-base-env:v2")
+class MyFlow(FlowSpec):
+    @step
+    def start(self):
+        assert versions("alpha", "gamma", "condalib") == {"alpha": "1.0.0", "gamma": "0.1.0", "condalib": None}
+        self.next(self.train)
+
+    @conda(libraries={"condalib": "1.0"})
+    @step
+    def train(self):
+        assert versions("alpha", "gamma", "condalib") == {"alpha": "1.0.0", "gamma": "0.1.0", "condalib": "1.0"}
+        self.next(self.end)
+
+    @step
+    def end(self):
+        assert versions("condalib") == {"condalib": None}
+
+if __name__ == "__main__":
+    MyFlow()
+''')
+    runner.flow("flow.py", "run")
