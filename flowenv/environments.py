@@ -107,7 +107,9 @@ class Environments:
         is uploaded again (from a verified local copy), mending damaged blobs."""
         missing = [f for f in lock.files if repair or not self.store.packages.has(f)]
         if missing:
-            with self.progress.task("Caching %d package files in %s" % (len(missing), self.store.url)):
+            size = sum(f.size or 0 for f in missing) / 1e6
+            with self.progress.task("Caching %d package files (%.1f MB) in %s"
+                                    % (len(missing), size, self.store.url)):
                 indexes = [spec.index_url, *spec.extra_index_urls] if spec.index_url else list(spec.extra_index_urls)
 
                 def upload(file):
