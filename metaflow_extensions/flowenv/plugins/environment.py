@@ -62,10 +62,15 @@ class FlowenvEnvironment(MetaflowEnvironment):
         """The lock a named_env / named_env_base reference points to, right now."""
         from flowenv import expand_vars
 
+        from flowenv.errors import FlowenvError
+
         envs = self.environments()
         if plan.name:
             name = expand_vars(plan.name, plan.source)
-            return envs.lookup(name, platform), name
+            try:
+                return envs.lookup(name, platform), name
+            except FlowenvError as exc:  # say which decorator asked for it
+                raise type(exc)("%s (step %s): %s" % (plan.source, plan.step, exc)) from exc
         pathspec = expand_vars(plan.pathspec, plan.source)
         lock = envs.store.envs.get(env_id_of_pathspec(pathspec, plan.source))
         if platform and lock.platform != platform:
