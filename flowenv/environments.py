@@ -87,9 +87,15 @@ class Environments:
 
     def _solve(self, spec: Spec, platform: str, base: Optional[Lock]) -> Lock:
         from .resolve import solve
+        from .resolve.build import SdistBuilder
 
         target = None if spec.conda and base is None else self.target_for(spec, platform, base)
-        return solve(spec, platform, target, base)
+        builder = None
+        if target is not None and platform == host_platform():
+            # Source distributions can be built into wheels for this machine only.
+            interpreter = self.finder.find(target.python_minor, prefer=target.python_version)
+            builder = SdistBuilder(spec, interpreter.path, self.cache)
+        return solve(spec, platform, target, base, builder)
 
     def resolve_many(self, specs: Sequence[Spec], platform: str = None, force=False) -> List[Lock]:
         """Resolve several specs at once (distinct ones in parallel)."""

@@ -58,10 +58,35 @@ def build_index(folder: Path, packages: Iterable[tuple] = DEFAULT_PACKAGES) -> P
     return folder
 
 
+def make_sdist(folder: Path, name: str, version: str) -> Path:
+    """A setuptools source distribution (no wheel) whose module `name` has __version__."""
+    import io
+    import tarfile
+
+    module = name.replace("-", "_")
+    root = "%s-%s" % (module, version)
+    files = {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
+        'build-backend = "setuptools.build_meta"\n\n[project]\nname = "%s"\n'
+        'version = "%s"\n\n[tool.setuptools]\npackages = ["%s"]\n' % (name, version, module),
+        "PKG-INFO": "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version),
+        "%s/__init__.py" % module: "__version__ = %r\n" % version,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ("%s.tar.gz" % root)
+    with tarfile.open(path, "w:gz") as tar:
+        for rel, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo("%s/%s" % (root, rel))
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
 def write_simple_index(folder: Path) -> Path:
     simple = folder / "simple"
     by_project = {}
-    for wheel in sorted(folder.glob("*.whl")):
+    for wheel in sorted(list(folder.glob("*.whl")) + list(folder.glob("*.tar.gz"))):
         by_project.setdefault(wheel.name.split("-")[0].replace("_", "-").lower(), []).append(wheel)
     for project, wheels in by_project.items():
         page = simple / project

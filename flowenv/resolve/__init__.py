@@ -24,11 +24,12 @@ def effective_identity(spec: Spec, base: Optional[Lock]) -> dict:
     return identity
 
 
-def solve(spec: Spec, platform: str, target: Optional[Target], base: Optional[Lock]) -> Lock:
+def solve(spec: Spec, platform: str, target: Optional[Target], base: Optional[Lock],
+          build_sdist=None) -> Lock:
     if spec.conda or (base is not None and base.by_kind("conda")):
         from .conda import solve_conda
 
         return solve_conda(spec, platform, base)
-    files = resolve_pypi(spec, target, base)
+    files = resolve_pypi(spec, target, base, build_sdist=build_sdist)
     return Lock(spec.req_id, platform, target.python_version, tuple(files),
                 effective_identity(spec, base))

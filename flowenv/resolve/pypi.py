@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 from packaging.specifiers import SpecifierSet
 from packaging.requirements import Requirement
@@ -81,11 +81,14 @@ def resolve_pypi(
     target: Target,
     base: Optional[Lock] = None,
     installed: Sequence[LockedFile] = (),
+    build_sdist: Optional[Callable[[dict, str], LockedFile]] = None,
 ) -> List[LockedFile]:
     """Pin spec.pypi (plus the base's requirements, constrained to its pins) for target.
 
     `installed` are Python packages already provided (by conda), kept as constraints and
-    left out of the result.
+    left out of the result. Wheels are preferred; with `build_sdist` (host platform
+    only), a resolution that needs source distributions is allowed, and each one is
+    turned into a wheel by that callable.
     """
     requirements = list(spec.pypi)
     constraints = list(spec.constraints)
@@ -98,6 +101,28 @@ def resolve_pypi(
     constraints += ["%s==%s" % (f.name, f.version) for f in installed]
     if not requirements:
         return []
+    try:
+        pylock = _compile(spec, target, requirements, constraints, wheels_only=True)
+    except ResolveError:
+        if build_sdist is None:
+            raise
+        pylock = _compile(spec, target, requirements, constraints, wheels_only=False)
+    provided = {f.name for f in installed}
+    priority = {tag: i for i, tag in enumerate(wheel_tag_priority(target))}
+    files = []
+    for package in pylock.get("packages", []):
+        name = requirement_name(package["name"])
+        if name in provided:
+            continue
+        if not package.get("wheels") and build_sdist is not None:
+            files.append(build_sdist(package, name))
+        else:
+            files.append(_pick_wheel(package, name, target, priority))
+    return files
+
+
+def _compile(spec: Spec, target: Target, requirements, constraints, wheels_only: bool) -> dict:
+    """uv pip compile to a PEP 751 pylock for the target; its parsed content."""
     with tempfile.TemporaryDirectory(prefix="flowenv-resolve-") as tmp:
         req_file = Path(tmp, "requirements.in")
         req_file.write_text("\n".join(requirements) + "\n")
@@ -107,8 +132,10 @@ def resolve_pypi(
             "--format", "pylock.toml", "--no-header", "--quiet",
             "--python-version", target.python_version,
             "--python-platform", uv_python_platform(target.platform),
-            "--only-binary", ":all:", "--no-python-downloads",
+            "--no-python-downloads",
         ]
+        if wheels_only:
+            cmd += ["--only-binary", ":all:"]
         if constraints:
             con_file = Path(tmp, "constraints.txt")
             con_file.write_text("\n".join(constraints) + "\n")
@@ -121,16 +148,7 @@ def resolve_pypi(
                 % (spec.origin or "the requirements", target.platform, target.python_version,
                    _redact_text(proc.stderr.strip(), spec))
             )
-        pylock = tomllib.loads(out.read_text())
-    provided = {f.name for f in installed}
-    priority = {tag: i for i, tag in enumerate(wheel_tag_priority(target))}
-    files = []
-    for package in pylock.get("packages", []):
-        name = requirement_name(package["name"])
-        if name in provided:
-            continue
-        files.append(_pick_wheel(package, name, target, priority))
-    return files
+        return tomllib.loads(out.read_text())
 
 
 def _redact_text(text: str, spec: Spec) -> str:
@@ -156,10 +174,11 @@ def _pick_wheel(package: dict, name: str, target: Target, priority: Dict[str, in
     wheels = package.get("wheels") or []
     if not wheels:
         raise ResolveError(
-            "%s %s has no wheel for %s, Python %s (only a source distribution). flowenv "
-            "installs wheels only: pin a version that ships wheels, or build one and list "
-            "its folder with --find-links." % (name, package.get("version"), target.platform,
-                                               target.python_version)
+            "%s %s has no wheel for %s, Python %s (only a source distribution), and source "
+            "distributions are built only for the resolving machine's own platform. Pin a "
+            "version that ships wheels, or resolve on a %s machine." % (
+                name, package.get("version"), target.platform, target.python_version,
+                target.platform)
         )
     for wheel in wheels:
         wheel["filename"] = wheel.get("name") or wheel["url"].rsplit("/", 1)[-1].split("#")[0]

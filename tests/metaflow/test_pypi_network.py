@@ -1,6 +1,8 @@
 """Against the real PyPI (marked network): a named env from a requirements.txt, used by a
 flow that extends it on one step."""
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.network
@@ -72,3 +74,27 @@ if __name__ == "__main__":
     OtherPythonFlow()
 ''' % other)
     runner.flow("flow.py", "run")
+
+
+def test_source_only_package_is_built_once_and_shared_as_a_wheel(runner, wheel_index, tmp_path):
+    """A package with no wheel: built on the resolving machine (its build backend comes
+    from PyPI), stored as a wheel, and installed from the store like any other."""
+    from tests.wheelhouse import make_sdist, write_simple_index
+
+    make_sdist(wheel_index, "srconly", "0.5.0")
+    write_simple_index(wheel_index)
+    runner.env["UV_EXTRA_INDEX_URL"] = "https://pypi.org/simple"
+    runner.resolve("srconly==0.5.0\nalpha==1.0.0\n", "team/built:v1")
+    shown = runner.metaflow("environment", "show", "team/built:v1", "--json").stdout
+    files = json.loads(shown[shown.index("["):])[0]["files"]
+    built = [f for f in files if f["name"] == "srconly"][0]
+    assert built["filename"].endswith(".whl") and built["url"].endswith(".tar.gz")
+    # Another machine: empty cache, no index at all; the env comes from the store.
+    other = dict(runner.env, FLOWENV_CACHE_DIR=str(tmp_path / "other-cache"),
+                 UV_CACHE_DIR=str(tmp_path / "other-uv"), UV_OFFLINE="1",
+                 UV_INDEX_URL="file:///nonexistent/simple")
+    other.pop("UV_EXTRA_INDEX_URL")
+    prefix = runner.metaflow("environment", "get", "team/built:v1", env=other).stdout.split()[-1]
+    out = runner.run(prefix + "/bin/python", "-c",
+                     "import srconly, alpha; print(srconly.__version__, alpha.__version__)").stdout
+    assert out.split() == ["0.5.0", "1.0.0"]
