@@ -55,9 +55,9 @@ DEFAULT_LINUX_KERNEL = "4.18"
 def _rattler():
     try:
         import rattler
-    except ImportError as exc:  # the `conda` extra is not installed
+    except ImportError as exc:  # a broken install: py-rattler is a dependency
         raise ResolveError(
-            "Conda packages need py-rattler: pip install 'flowenv[conda]'") from exc
+            "Conda packages need py-rattler, which is missing: pip install py-rattler") from exc
     return rattler
 
 
