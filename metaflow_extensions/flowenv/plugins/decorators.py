@@ -17,8 +17,12 @@ ENV_VAR_ALIAS = "FLOWENV_ENV_ALIAS"
 REMOTE_DECORATORS = ("batch", "kubernetes", "nvidia", "snowpark", "slurm", "nvct", "skypilot_step")
 
 
+# `--environment=pypi` is OSS Metaflow's other name for the same thing.
+FLOWENV_ENVIRONMENTS = ("conda", "pypi")
+
+
 def _require_flowenv(deco_name, environment):
-    if environment.TYPE != "conda":
+    if environment.TYPE not in FLOWENV_ENVIRONMENTS:
         raise FlowenvException(
             "@%s needs flowenv's environment: run with --environment=conda "
             "(e.g. python flow.py --environment=conda run)" % deco_name

@@ -220,8 +220,8 @@ class FlowenvEnvironment(MetaflowEnvironment):
     def code_env_vars(self):
         return dict(self._code_env or {})
 
-    def get_environment_info(self, include_ext_info=False):
-        info = super().get_environment_info(include_ext_info)
-        info["environment_type"] = self.TYPE
-        return info
 
+class PypiNamedEnvironment(FlowenvEnvironment):
+    """`--environment=pypi`, as OSS Metaflow spells it: the same environment."""
+
+    TYPE = "pypi"

@@ -15,7 +15,9 @@ def cli():
 @cli.group(help="Resolve and inspect the environments of this flow's steps.")
 @click.pass_obj
 def environment(obj):
-    if obj.environment.TYPE != "conda":
+    from .decorators import FLOWENV_ENVIRONMENTS
+
+    if obj.environment.TYPE not in FLOWENV_ENVIRONMENTS:
         raise FlowenvException("Run with --environment=conda: python flow.py --environment=conda environment ...")
 
 

@@ -9,5 +9,8 @@ FLOW_DECORATORS_DESC = [
     ("pypi_base", ".decorators.PypiFlowDecorator"),
     ("named_env_base", ".decorators.NamedEnvFlowDecorator"),
 ]
-ENVIRONMENTS_DESC = [("conda", ".environment.FlowenvEnvironment")]
+ENVIRONMENTS_DESC = [
+    ("conda", ".environment.FlowenvEnvironment"),
+    ("pypi", ".environment.PypiNamedEnvironment"),
+]
 CLIS_DESC = [("environment", ".flow_cli.cli")]
