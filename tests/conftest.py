@@ -3,3 +3,13 @@ import os
 # Metaflow needs a user name and never accepts "root"; CI runs as root, maybe without USER.
 if not os.environ.get("METAFLOW_USER") and os.environ.get("USER", "root") == "root":
     os.environ["METAFLOW_USER"] = "flowenv-tests"
+
+
+def offline_uv(mp, cache_dir):
+    """uv with its cache in cache_dir, no user or system config, never the network."""
+    mp.setenv("UV_CACHE_DIR", str(cache_dir))
+    mp.setenv("UV_NO_CONFIG", "1")
+    mp.setenv("UV_OFFLINE", "1")
+    for var in ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
+                "UV_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        mp.delenv(var, raising=False)

@@ -18,6 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.condachannel import build_channel, python_module_package  # noqa: E402
+from tests.conftest import offline_uv  # noqa: E402
 from tests.wheelhouse import DEFAULT_PACKAGES, build_index  # noqa: E402
 
 from flowenv.cache import LocalCache  # noqa: E402
@@ -54,12 +55,7 @@ def empty_index(tmp_path_factory) -> str:
 def _isolated_tools(tmp_path_factory):
     """uv's cache in a temp dir, no uv config, never the network."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("UV_CACHE_DIR", str(tmp_path_factory.mktemp("uv-cache")))
-        mp.setenv("UV_NO_CONFIG", "1")
-        mp.setenv("UV_OFFLINE", "1")
-        for var in ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
-                    "UV_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
-            mp.delenv(var, raising=False)
+        offline_uv(mp, tmp_path_factory.mktemp("uv-cache"))
         yield
 
 

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.conftest import offline_uv  # noqa: E402
 from tests.wheelhouse import build_index  # noqa: E402
 
 from flowenv.cache import LocalCache  # noqa: E402
@@ -31,12 +32,7 @@ PYTHON_FULL = "%d.%d.%d" % sys.version_info[:3]
 def _isolated_uv(tmp_path_factory):
     """uv's cache in a temp dir; no user or system uv config; never the network."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("UV_CACHE_DIR", str(tmp_path_factory.mktemp("uv-cache")))
-        mp.setenv("UV_NO_CONFIG", "1")
-        mp.setenv("UV_OFFLINE", "1")
-        for var in ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
-                    "UV_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
-            mp.delenv(var, raising=False)
+        offline_uv(mp, tmp_path_factory.mktemp("uv-cache"))
         yield
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from tests import servers
 from tests.metaflow.conftest import FlowRunner
+from tests.metaflow.test_seed_flows import CHECK
 from tests.wheelhouse import simple_index_url
 
 pytestmark = pytest.mark.timeout(180)
@@ -29,19 +30,8 @@ SHARED = "team/shared-env:v1"
 PINS = "alpha==1.0.0\ngamma==0.2.0\n"
 PREFIX = "metaflow"  # the datastore root inside the bucket
 
-FLOW = '''
-import os, sys
+FLOW = CHECK + '''
 from metaflow import FlowSpec, step, named_env_base
-
-def versions(*names):
-    import importlib
-    found = {}
-    for name in names:
-        try:
-            found[name] = importlib.import_module(name).__version__
-        except ImportError:
-            found[name] = None
-    return found
 
 @named_env_base(name="team/shared-env:v1")
 class SharedFlow(FlowSpec):
