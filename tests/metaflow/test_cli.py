@@ -66,3 +66,11 @@ def test_concurrent_resolves_of_the_same_requirements_agree(runner):
     lock = _show(runner, "team/same:latest")
     for f in lock["files"]:
         assert (store / "packages" / f["sha256"][:2] / f["sha256"]).is_file()
+
+
+def test_diff_shows_added_removed_and_changed_packages(runner):
+    runner.resolve("alpha==1.0.0\ngamma==0.1.0\n", "team/d:v1")
+    runner.resolve("alpha==2.0.0\nepsilon==1.0.0\n", "team/d:v2")
+    out = runner.metaflow("environment", "diff", "team/d:v1", "team/d:v2").stdout
+    assert "~ alpha 1.0.0 (wheel) -> 2.0.0 (wheel)" in out
+    assert "- gamma 0.1.0 (wheel)" in out and "+ epsilon 1.0.0 (wheel)" in out

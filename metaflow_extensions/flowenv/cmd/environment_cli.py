@@ -266,6 +266,26 @@ def history(obj, alias):
                 ",".join(v[:12] for v in entry["envs"].values())))
 
 
+@environment.command(help="Compare two environments (aliases or ids): packages added, "
+                          "removed and changed.")
+@click.argument("old")
+@click.argument("new")
+@click.option("--arch", default=None, help="Platform (default: this machine's).")
+@click.pass_obj
+def diff(obj, old, new, arch):
+    with user_errors():
+        before, after = (obj.envs.lookup(ref, arch) for ref in (old, new))
+    pins = [{f.name: "%s (%s)" % (f.version, f.kind) for f in lock.files} for lock in (before, after)]
+    if before.python != after.python:
+        click.echo("~ python %s -> %s" % (before.python, after.python))
+    for name in sorted(set(pins[0]) | set(pins[1])):
+        a, b = pins[0].get(name), pins[1].get(name)
+        if a == b:
+            continue
+        click.echo("- %s %s" % (name, a) if b is None else
+                   "+ %s %s" % (name, b) if a is None else "~ %s %s -> %s" % (name, a, b))
+
+
 @environment.command(help="Export an environment as a PEP 751 pylock.toml, a pinned "
                           "requirements.txt, or a conda @EXPLICIT list.")
 @click.argument("env")
