@@ -3,6 +3,7 @@
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import time
 
@@ -52,6 +53,11 @@ def extracted_code_env(package, cache_root):
         os.makedirs(root, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=".extract-", dir=root)
         package.extract_into(tmp, ContentType.ALL_CONTENT)
+        if sys.flags.dont_write_bytecode:
+            # Tasks will not write bytecode either: compile once here, not in every task.
+            import compileall
+
+            compileall.compile_dir(tmp, quiet=2, workers=2)
         try:
             os.rename(tmp, target)
         except OSError:  # another run extracted the same package first
