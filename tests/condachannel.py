@@ -34,7 +34,7 @@ import sys
 import sysconfig
 import tempfile
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence
 
 PY_MINOR = "%d.%d" % sys.version_info[:2]
 PY_VERSION = "%d.%d.%d" % sys.version_info[:3]

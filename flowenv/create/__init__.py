@@ -14,7 +14,7 @@ from ..cache import LocalCache
 from ..errors import CreateError, FlowenvError
 from ..filelock import file_lock
 from ..interpreters import InterpreterFinder
-from ..lock import Lock, LockedFile
+from ..lock import Lock
 from ..progress import SILENT, Progress
 from ..store import Store
 from .pypi import install_wheels, make_venv

@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
-from packaging.specifiers import SpecifierSet
 from packaging.requirements import Requirement
 
 from ..errors import ResolveError

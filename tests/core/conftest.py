@@ -6,7 +6,6 @@ of wheels built at test time (tests/wheelhouse.py).
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 

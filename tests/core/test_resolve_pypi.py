@@ -6,7 +6,6 @@ import base64
 import functools
 import hashlib
 import http.server
-import json
 import threading
 import time
 from pathlib import Path

@@ -3,7 +3,6 @@ pod that runs the exact container command Metaflow generates for Argo Workflows.
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys

@@ -2,7 +2,6 @@
 
 import json
 import os
-import sys
 
 from metaflow._vendor import click
 
