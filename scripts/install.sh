@@ -14,5 +14,9 @@ fi
     -e ".${extras}" --config-settings editable_mode=compat
 if [ "${1:-}" = "test" ] && [ -f package.json ]; then
     # azurite (Azure Blob emulator) for the store tests, from the npm registry.
-    npm install --no-audit --no-fund --silent >/dev/null
+    if command -v npm >/dev/null 2>&1; then
+        npm install --no-audit --no-fund --silent >/dev/null
+    else
+        echo "npm not found: the Azure store tests will be skipped" >&2
+    fi
 fi
