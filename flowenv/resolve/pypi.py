@@ -44,6 +44,11 @@ def _installed_uv() -> str:
 
 def uv_env() -> Dict[str, str]:
     env = dict(os.environ)
+    # Teams configure pip's index through the environment; uv has its own names.
+    for pip_var, uv_var in (("PIP_INDEX_URL", "UV_INDEX_URL"),
+                            ("PIP_EXTRA_INDEX_URL", "UV_EXTRA_INDEX_URL")):
+        if env.get(pip_var) and not env.get(uv_var):
+            env[uv_var] = env[pip_var]
     # uv must never try to download a CPython: it loses seconds when it cannot.
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.setdefault("UV_NO_PROGRESS", "1")

@@ -251,3 +251,16 @@ def test_credentials_are_not_shown_in_resolve_errors(envs, private_index, monkey
         envs.resolve(spec)
     assert "alpha" in str(err.value)
     assert PASSWORD not in str(err.value)
+
+
+def test_pip_index_variables_are_honoured(monkeypatch, wheel_index):
+    """A team's PIP_INDEX_URL reaches uv when no UV_INDEX_URL is set."""
+    from flowenv.resolve.pypi import uv_env
+    from tests.wheelhouse import simple_index_url, write_simple_index
+
+    write_simple_index(wheel_index)
+    monkeypatch.delenv("UV_INDEX_URL", raising=False)
+    monkeypatch.setenv("PIP_INDEX_URL", simple_index_url(wheel_index))
+    assert uv_env()["UV_INDEX_URL"] == simple_index_url(wheel_index)
+    monkeypatch.setenv("UV_INDEX_URL", "file:///elsewhere")
+    assert uv_env()["UV_INDEX_URL"] == "file:///elsewhere"
