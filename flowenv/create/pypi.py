@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 from typing import Sequence
@@ -25,6 +26,9 @@ def install_wheels(python: Path, wheels: Sequence[Path]) -> None:
     """Install exactly these files: no index, no dependency resolution."""
     # --break-system-packages: a conda prefix is no venv, and its python may carry an
     # EXTERNALLY-MANAGED marker; the prefix is flowenv's own, so uv may write into it.
-    _run([uv_binary(), "pip", "install", "--quiet", "--python", python, "--no-deps",
-          "--offline", "--no-index", "--no-config", "--break-system-packages", *wheels],
+    options = ["--no-deps", "--offline", "--no-index", "--no-config", "--break-system-packages"]
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        # Steps will not cache bytecode either: compile once here, not at every import.
+        options.append("--compile-bytecode")
+    _run([uv_binary(), "pip", "install", "--quiet", "--python", python, *options, *wheels],
          "Installing %d wheels into %s" % (len(wheels), python.parent.parent))
