@@ -116,12 +116,10 @@ class Environments:
             size = sum(f.size or 0 for f in missing) / 1e6
             with self.progress.task("Caching %d package files (%.1f MB) in %s"
                                     % (len(missing), size, self.store.url)):
-                indexes = [spec.index_url, *spec.extra_index_urls] if spec.index_url else list(spec.extra_index_urls)
-
                 def upload(file):
                     path = self.cache.package_path(file)
                     if not path.is_file():
-                        download(file, path, indexes)
+                        download(file, path, spec.index_urls)
                     self.store.packages.upload(file, path)
 
                 with ThreadPoolExecutor(max_workers=8) as pool:

@@ -232,6 +232,11 @@ class Spec:
         return cls(origin=origin, **fields)
 
     @property
+    def index_urls(self):
+        """Every index the spec names, primary first (credentials included: in memory only)."""
+        return ([self.index_url] if self.index_url else []) + list(self.extra_index_urls)
+
+    @property
     def is_empty(self) -> bool:
         return not (self.pypi or self.conda or self.base)
 

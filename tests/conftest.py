@@ -1,5 +1,7 @@
 import os
 
+import pytest
+
 # Metaflow needs a user name and never accepts "root"; CI runs as root, maybe without USER.
 if not os.environ.get("METAFLOW_USER") and os.environ.get("USER", "root") == "root":
     os.environ["METAFLOW_USER"] = "flowenv-tests"
@@ -13,3 +15,11 @@ def offline_uv(mp, cache_dir):
     for var in ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
                 "UV_FIND_LINKS", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
         mp.delenv(var, raising=False)
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    """This test's own flowenv cache (FLOWENV_CACHE_DIR)."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("FLOWENV_CACHE_DIR", str(path))
+    return path

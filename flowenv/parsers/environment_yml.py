@@ -166,13 +166,8 @@ def parse_environment_file(path, python: Optional[str] = None) -> Spec:
             python=python_constraint,
             conda=tuple(conda),
             channels=tuple(channels),
-            pypi=tuple(pip.pypi),
-            constraints=tuple(pip.constraints),
-            index_url=pip.index_url,
-            extra_index_urls=tuple(pip.extra_index_urls),
-            find_links=tuple(pip.find_links),
-            pre=pip.pre,
             origin=str(path),
+            **pip.spec_fields(),
         )
     except SpecError as exc:
         message = str(exc)

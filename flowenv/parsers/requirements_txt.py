@@ -26,21 +26,17 @@ class PipOptions:
         self.find_links: List[str] = []
         self.pre = False
 
+    def spec_fields(self) -> dict:
+        return {"pypi": tuple(self.pypi), "constraints": tuple(self.constraints),
+                "index_url": self.index_url, "extra_index_urls": tuple(self.extra_index_urls),
+                "find_links": tuple(self.find_links), "pre": self.pre}
+
 
 def parse_requirements_file(path, python: Optional[str] = None) -> Spec:
     path = Path(path)
     collected = PipOptions()
     _parse_into(path, collected, seen=set(), as_constraint=False)
-    return Spec(
-        python=python,
-        pypi=tuple(collected.pypi),
-        constraints=tuple(collected.constraints),
-        index_url=collected.index_url,
-        extra_index_urls=tuple(collected.extra_index_urls),
-        find_links=tuple(collected.find_links),
-        pre=collected.pre,
-        origin=str(path),
-    )
+    return Spec(python=python, origin=str(path), **collected.spec_fields())
 
 
 def _logical_lines(text: str):

@@ -33,11 +33,9 @@ class SdistBuilder:
                                % (name, package.get("version")))
         filename = sdist.get("name") or url.rsplit("/", 1)[-1].split("#")[0]
         source = LockedFile(name, str(package["version"]), "sdist", filename, redact_url(url), sha)
-        indexes = [self.spec.index_url, *self.spec.extra_index_urls] if self.spec.index_url \
-            else list(self.spec.extra_index_urls)
         with tempfile.TemporaryDirectory(prefix="flowenv-build-") as tmp:
             archive = Path(tmp, filename)
-            download(source, archive, indexes)
+            download(source, archive, self.spec.index_urls)
             out = Path(tmp, "out")
             proc = subprocess.run(
                 [uv_binary(), "build", "--wheel", "--quiet", "--out-dir", str(out),

@@ -67,13 +67,6 @@ def conda_settings(channels, monkeypatch):
 
 
 @pytest.fixture
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "cache"
-    monkeypatch.setenv("FLOWENV_CACHE_DIR", str(path))
-    return path
-
-
-@pytest.fixture
 def store(tmp_path) -> Store:
     return Store.open(str(tmp_path / "store"))
 

@@ -61,13 +61,6 @@ def make_spec(wheel_index, empty_index):
 
 
 @pytest.fixture
-def cache_dir(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "cache"
-    monkeypatch.setenv("FLOWENV_CACHE_DIR", str(path))
-    return path
-
-
-@pytest.fixture
 def store_dir(tmp_path) -> Path:
     return tmp_path / "store"
 

@@ -61,7 +61,9 @@ class _NamedEnvMixin:
         return self.attributes["name"] or self.attributes["pathspec"]
 
 
-class _PackagesMixin:
+class _CondaMixin:
+    defaults = {"libraries": {}, "packages": {}, "channels": [], "python": None, "disabled": None}
+
     def normalise(self):
         # `packages` is OSS Metaflow's spelling for @conda; `libraries` the reference's.
         if "libraries" in self.attributes:
@@ -69,6 +71,10 @@ class _PackagesMixin:
             merged.update(self.attributes.get("packages") or {})
             self.attributes["libraries"] = merged
             self.attributes["packages"] = {}
+
+
+class _PypiMixin:
+    defaults = {"packages": {}, "python": None, "extra_indices": [], "disabled": None}
 
 
 # -- flow level -------------------------------------------------------------------------
@@ -89,21 +95,19 @@ class _EnvFlowDecorator(FlowDecorator):
             self.check_reference("@named_env_base on %s" % flow.name)
 
 
-class CondaFlowDecorator(_PackagesMixin, _EnvFlowDecorator):
+class CondaFlowDecorator(_CondaMixin, _EnvFlowDecorator):
     """Conda packages for every step: libraries={name: version}, channels, python."""
 
     name = "conda_base"
-    defaults = {"libraries": {}, "packages": {}, "channels": [], "python": None, "disabled": None}
 
     def init(self):
         self.normalise()
 
 
-class PypiFlowDecorator(_EnvFlowDecorator):
+class PypiFlowDecorator(_PypiMixin, _EnvFlowDecorator):
     """PyPI packages for every step: packages={name: version}, python, extra_indices."""
 
     name = "pypi_base"
-    defaults = {"packages": {}, "python": None, "extra_indices": [], "disabled": None}
 
 
 class NamedEnvFlowDecorator(_NamedEnvMixin, _EnvFlowDecorator):
@@ -123,21 +127,19 @@ class _EnvStepDecorator(StepDecorator):
         _require_flowenv(self.name, environment)
 
 
-class CondaStepDecorator(_PackagesMixin, _EnvStepDecorator):
+class CondaStepDecorator(_CondaMixin, _EnvStepDecorator):
     """Conda packages for this step, on top of @conda_base or a named base environment."""
 
     name = "conda"
-    defaults = {"libraries": {}, "packages": {}, "channels": [], "python": None, "disabled": None}
 
     def init(self):
         self.normalise()
 
 
-class PypiStepDecorator(_EnvStepDecorator):
+class PypiStepDecorator(_PypiMixin, _EnvStepDecorator):
     """PyPI packages for this step, on top of @pypi_base or a named base environment."""
 
     name = "pypi"
-    defaults = {"packages": {}, "python": None, "extra_indices": [], "disabled": None}
 
 
 class NamedEnvStepDecorator(_NamedEnvMixin, _EnvStepDecorator):
