@@ -29,6 +29,7 @@ from tests.condachannel import build_channel  # noqa: E402
 from tests.wheelhouse import DEFAULT_PACKAGES, build_index  # noqa: E402
 
 from flowenv.cache import LocalCache  # noqa: E402
+from flowenv.settings import Settings  # noqa: E402
 from flowenv.environments import Environments  # noqa: E402
 from flowenv.spec import Spec  # noqa: E402
 from flowenv.store import Store  # noqa: E402
@@ -51,7 +52,8 @@ def measure(spec: Spec, modules, work: Path, runs: int) -> dict:
         root = work / str(i)
         os.environ["FLOWENV_CACHE_DIR"] = str(root / "cache")
         os.environ["UV_CACHE_DIR"] = str(root / "uv-cache")
-        envs = Environments(Store.open(str(root / "store")), LocalCache(root / "cache"))
+        envs = Environments(Store.open(str(root / "store")), LocalCache(root / "cache"),
+                            settings=Settings.load())
         seconds, lock = timed(lambda: envs.solve_only(spec))
         figures["solve cold"].append(seconds)
         figures["solve warm"].append(timed(lambda: envs.solve_only(spec))[0])

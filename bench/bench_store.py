@@ -51,9 +51,9 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
 
-    from flowenv import Environments, Spec, Store
+    from flowenv import Environments, Settings, Spec, Store
     from flowenv.cache import LocalCache
-    from flowenv.resolve.pypi import uv_binary
+    from flowenv.uv_runner import installed_uv as uv_binary
 
     root = Path(tempfile.mkdtemp(prefix="flowenv-bench-store-"))
     requirements = OFFLINE if args.offline else REALISTIC
@@ -72,7 +72,7 @@ def main():
         # -- populate the store (a resolve on "another machine": its own caches) -----------
         store = Store.open(str(root / "store"))
         os.environ["UV_CACHE_DIR"] = str(root / "uv-resolve")
-        publisher = Environments(store, LocalCache(root / "cache-resolve"))
+        publisher = Environments(store, LocalCache(root / "cache-resolve"), settings=Settings.load())
         spec = Spec(pypi=requirements, origin="bench")
         resolve_s = clock(lambda: publisher.resolve(spec))
         lock = publisher.resolve(spec)
@@ -107,25 +107,24 @@ def main():
         # -- flowenv: cold, warm, fully warm ----------------------------------------------
         def cold(n):
             os.environ["UV_CACHE_DIR"] = str(root / ("uv-cold-%d" % n))
-            envs = Environments(store, LocalCache(root / ("cache-cold-%d" % n)))
+            envs = Environments(store, LocalCache(root / ("cache-cold-%d" % n)), settings=Settings.load())
             return clock(lambda: envs.create(lock))
 
         cold_s = statistics.median(cold(n) for n in range(args.runs))
-        from flowenv.create import fetch_from_store
-
-        fetch_s = clock(lambda: fetch_from_store(lock.files, store, LocalCache(root / "cache-fetch")))
+        fetch_s = clock(lambda: Environments(store, LocalCache(root / "cache-fetch"),
+                                             settings=Settings.load()).local_copies(lock.files))
 
         os.environ["UV_CACHE_DIR"] = str(root / "uv-warm")
         warm_cache = LocalCache(root / "cache-warm")
-        Environments(store, warm_cache).create(lock)  # populates the package cache
+        Environments(store, warm_cache, settings=Settings.load()).create(lock)  # populates the package cache
 
         def warm():
             shutil.rmtree(warm_cache.env_prefix(lock.full_id))
-            envs = Environments(store, warm_cache)  # a new process would start like this
+            envs = Environments(store, warm_cache, settings=Settings.load())  # a new process would start like this
             return clock(lambda: envs.create(lock))
 
         warm_s = statistics.median(warm() for _ in range(args.runs))
-        ready_s = statistics.median(clock(lambda: Environments(store, warm_cache).create(lock))
+        ready_s = statistics.median(clock(lambda: Environments(store, warm_cache, settings=Settings.load()).create(lock))
                                     for _ in range(max(args.runs, 5)))
 
         print("\n== creating the environment (median of %d runs; baselines %d)"

@@ -10,9 +10,10 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Environments": ".environments", "current_user": ".environments",
+    "Environments": ".environments", "Settings": ".settings", "LocalCache": ".cache",
     "FlowenvError": ".errors", "Lock": ".lock", "LockedFile": ".lock",
     "Alias": ".refs", "expand_vars": ".refs", "Spec": ".spec", "Store": ".store",
+    "parse_file": ".parsers",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -5,12 +5,12 @@ stable path at it:
 
 REF is an environment id or an alias (with @{VAR} expanded here, at execution time).
 Runs on a bare interpreter: the tools (uv, packaging, py-rattler) come from the store.
+This is an edge of the core: it reads the settings from the container's environment.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -18,28 +18,33 @@ from pathlib import Path
 def _main(args) -> None:
     from .cache import LocalCache
     from .refs import expand_vars, is_full_id
+    from .settings import Settings
     from .store import Store
-    from .tools import tools_dir, unpack_wheels
+    from .tools import unpack_wheels
+    from .verify import is_intact
 
     # Until the tools are unpacked, only the standard library (and the store's SDK) is here.
-    store = Store.open(args.store)
-    cache = LocalCache(Path(args.cache).resolve() if args.cache else None)
+    settings = Settings.load()
+    if args.cache:
+        settings = settings.replace(cache_dir=Path(args.cache).resolve())
+    store = Store.open(args.store, settings)
+    cache = LocalCache(settings.cache_dir)
     tools = store.envs.get(args.tools)
     wheels = []
     for file in tools.files:
         path = cache.package_path(file)
-        if not path.is_file():
+        if not is_intact(path, file):
             store.packages.download(file, path)
         wheels.append(path)
-    site = unpack_wheels(wheels, tools_dir(tools, cache.root))
+    site = unpack_wheels(wheels, cache.tools_dir(tools.full_id))
     sys.path.insert(0, str(site))
-    os.environ["FLOWENV_UV_BIN"] = str(site / "bin" / "uv")
+    settings = settings.replace(uv_bin=str(site / "bin" / "uv"))
 
     from .environments import Environments
     from .platforms import host_platform
 
-    envs = Environments(store, cache)
-    ref = expand_vars(args.env, "--env")
+    envs = Environments(store, cache, settings=settings)
+    ref = expand_vars(args.env, "--env", settings.environ)
     lock = envs.store.envs.get(ref) if is_full_id(ref) else envs.lookup(ref, host_platform())
     prefix = envs.create(lock)
     link = Path(args.link)

@@ -1,37 +1,84 @@
-"""This machine's flowenv cache: package files, created environments, probe results."""
+"""This machine's flowenv cache: the one owner of every local folder flowenv writes.
+
+Each kind of entry lives in a folder whose name carries its layout version (as uv's
+`wheels-v6`), so a new layout never reads an old one's files.
+"""
 
 from __future__ import annotations
 
-import os
+import re
 from pathlib import Path
 
+from .atomic import os_error
+from .errors import FlowenvError
 from .lock import LockedFile
 
-CACHE_LAYOUT = "v1"
+_ID = re.compile(r"^[0-9a-f]{16,64}$")
 
 
-def cache_root() -> Path:
-    configured = os.environ.get("FLOWENV_CACHE_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
-    return Path(base) / "flowenv"
+def _checked_id(value: str) -> str:
+    # Ids become path segments: only what flowenv itself produces may pass.
+    if not isinstance(value, str) or not _ID.match(value):
+        raise FlowenvError("%r is not an environment id" % (value,))
+    return value
 
 
 class LocalCache:
-    def __init__(self, root: Path = None):
-        self.root = Path(root) if root else cache_root()
+    PACKAGES = "pkgs-v1"
+    ENVS = "envs-v1"
+    TOOLS = "tools-v1"
+    CONDA_PACKAGES = "conda-pkgs-v1"
+    CONDA_REPODATA = "conda-repodata-v1"
+    CODE = "metaflow-code-v1"
+    RUNTIME_SUPPORT = "metaflow-support-v1"
+    BUILDS = "builds-v1"
+    INTERPRETERS = "interpreters-v1.json"
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def ensure(self) -> "LocalCache":
+        """Create the root, or say clearly why it cannot be used."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise os_error(exc, "create the cache folder", self.root).within(
+                setting="FLOWENV_CACHE_DIR") from exc
+        return self
 
     def package_path(self, file: LockedFile) -> Path:
-        # The filename is kept: installers read name, version and tags from it.
-        return self.root / ("pkgs-" + CACHE_LAYOUT) / file.sha256[:2] / file.sha256 / file.filename
+        # The filename is kept: installers read name, version and tags from it. LockedFile
+        # has checked that it is a plain file name and the sha256 a hex digest.
+        return self.root / self.PACKAGES / file.sha256[:2] / file.sha256 / file.filename
 
     def env_prefix(self, full_id: str) -> Path:
-        return self.root / ("envs-" + CACHE_LAYOUT) / full_id
+        return self.root / self.ENVS / _checked_id(full_id)
 
     def env_lock(self, full_id: str) -> Path:
-        return self.root / ("envs-" + CACHE_LAYOUT) / (full_id + ".lock")
+        return self.root / self.ENVS / (_checked_id(full_id) + ".lock")
+
+    def tools_dir(self, full_id: str) -> Path:
+        return self.root / self.TOOLS / _checked_id(full_id)
+
+    def runtime_support_dir(self, key: str) -> Path:
+        return self.root / self.RUNTIME_SUPPORT / key
+
+    @property
+    def conda_packages_dir(self) -> Path:
+        return self.root / self.CONDA_PACKAGES
+
+    @property
+    def conda_repodata_dir(self) -> Path:
+        return self.root / self.CONDA_REPODATA
+
+    @property
+    def code_dir(self) -> Path:
+        return self.root / self.CODE
+
+    @property
+    def builds_dir(self) -> Path:
+        return self.root / self.BUILDS
 
     @property
     def interpreters_file(self) -> Path:
-        return self.root / "interpreters.json"
+        return self.root / self.INTERPRETERS

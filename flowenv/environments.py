@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,47 +10,58 @@ from typing import Dict, List, Optional, Sequence
 from packaging.version import Version
 
 from .cache import LocalCache
-from .create import create_env
-from .errors import AliasError, EnvNotFound, ResolveError
-from .fetch import download
+from .create import Creator
+from .errors import AliasError, DamagedRecord, EnvNotFound, IntegrityError, ResolveError
+from .fetch import download_locked
 from .interpreters import InterpreterFinder
 from .lock import Lock
 from .platforms import Target, check_platform, host_platform
 from .progress import SILENT, Progress
 from .refs import Alias, is_full_id
-from .spec import Spec, python_specifier
+from .settings import Settings
+from .spec import Spec, conda_name, python_specifier
 from .store import AliasRecord, Store
-
-
-def current_user() -> str:
-    for var in ("METAFLOW_USER", "USER", "USERNAME", "LOGNAME"):
-        if os.environ.get(var):
-            return os.environ[var]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown@%s" % socket.gethostname()
+from .uv_runner import UvRunner
+from .verify import is_intact
 
 
 class Environments:
-    def __init__(self, store: Store, cache: LocalCache = None, progress: Progress = SILENT):
+    def __init__(self, store: Store, cache: LocalCache = None, progress: Progress = SILENT,
+                 settings: Settings = None):
+        self.settings = settings or Settings()
         self.store = store
-        self.cache = cache or LocalCache()
+        self.cache = cache or LocalCache(self.settings.cache_dir)
         self.progress = progress
-        self.finder = InterpreterFinder(self.cache.interpreters_file)
+        self.finder = InterpreterFinder(self.cache.interpreters_file, self.settings.pythons,
+                                        self.settings.environ)
+        self.uv = UvRunner(self.settings.uv_bin, self.settings.environ)
+        self.creator = Creator(store, self.cache, self.finder, self.uv,
+                               self.settings.should_compile_bytecode, self.settings.lock_timeout,
+                               progress)
 
     # -- resolving ----------------------------------------------------------------
 
     def default_python(self) -> str:
         return "%d.%d" % sys.version_info[:2]
 
+    def request(self, spec: Spec) -> Spec:
+        """The spec as it will be resolved: the settings fill in what it leaves open
+        (channels, indexes, virtual packages, the Python), so its req_id covers them."""
+        s = self.settings
+        spec = spec.with_defaults(
+            channels=s.conda_channels, channel_alias=s.conda_channel_alias,
+            virtual_packages=s.conda_virtual_packages, index_url=s.index_url,
+            extra_index_urls=s.extra_index_urls, find_links=s.find_links)
+        python_is_a_package = any(conda_name(r) == "python" for r in spec.conda)
+        if spec.python is None and spec.base is None and not python_is_a_package:
+            spec = spec.replace(python=self.default_python())
+        return spec
+
     def target_for(self, spec: Spec, platform: str, base: Optional[Lock]) -> Target:
         if base is not None:
             if base.platform != platform:
-                raise ResolveError(
-                    "Cannot extend environment %s (built for %s) for platform %s"
-                    % (base.full_id, base.platform, platform)
-                )
+                raise ResolveError("cannot extend environment %s (built for %s) for platform %s"
+                                   % (base.full_id, base.platform, platform))
             return Target(platform, base.python)
         interpreter = self.finder.find(spec.python or self.default_python())
         return Target(platform, interpreter.version)
@@ -61,41 +69,42 @@ class Environments:
     def resolve(self, spec: Spec, platform: str = None, force: bool = False) -> Lock:
         """The lock for spec: the last published resolution, or a new one (then published)."""
         platform = check_platform(platform or host_platform())
-        if spec.python is None and spec.base is None:
-            spec = spec.replace(python=self.default_python())
+        spec = self.request(spec)
+        repair = force
         if not force:
-            cached = self.store.envs.resolution(spec.req_id, platform)
+            try:
+                cached = self.store.envs.resolution(spec.req_id, platform)
+            except DamagedRecord as exc:
+                self.progress.say("%s; resolving again" % exc)
+                cached, repair = None, True
             if cached is not None:
                 return cached
-        lock = self.solve_only(spec, platform)
-        self.publish(lock, spec, repair=force)
+        lock = self._solve(spec, platform)
+        self.publish(lock, spec, repair=repair)
         return lock
 
     def solve_only(self, spec: Spec, platform: str = None) -> Lock:
         """Resolve without storing anything (a dry run)."""
-        platform = check_platform(platform or host_platform())
-        if spec.python is None and spec.base is None:
-            spec = spec.replace(python=self.default_python())
-        base = self.store.envs.get(spec.base) if spec.base else None
-        if base is not None and spec.python:
-            if Version(base.python) not in python_specifier(spec.python):
-                raise ResolveError(
-                    "%s asks for Python %s, but its base environment %s has Python %s"
-                    % (spec.origin or "The spec", spec.python, base.full_id, base.python))
-        with self.progress.task("Resolving %s for %s" % (spec.describe(), platform)):
-            return self._solve(spec, platform, base)
+        return self._solve(self.request(spec), check_platform(platform or host_platform()))
 
-    def _solve(self, spec: Spec, platform: str, base: Optional[Lock]) -> Lock:
+    def _solve(self, spec: Spec, platform: str) -> Lock:
         from .resolve import solve
         from .resolve.build import SdistBuilder
 
-        target = None if spec.conda and base is None else self.target_for(spec, platform, base)
-        builder = None
-        if target is not None and platform == host_platform():
-            # Source distributions can be built into wheels for this machine only.
-            interpreter = self.finder.find(target.python_minor, prefer=target.python_version)
-            builder = SdistBuilder(spec, interpreter.path, self.cache)
-        return solve(spec, platform, target, base, builder)
+        base = self.store.envs.get(spec.base) if spec.base else None
+        if base is not None and spec.python:
+            if Version(base.python) not in python_specifier(spec.python):
+                raise ResolveError("it asks for Python %s, but its base environment %s has "
+                                   "Python %s" % (spec.python, base.full_id, base.python),
+                                   entry=spec.origin or None)
+        with self.progress.task("Resolving %s for %s" % (spec.describe(), platform)):
+            target = None if spec.conda and base is None else self.target_for(spec, platform, base)
+            builder = None
+            if target is not None and platform == host_platform():
+                # Source distributions can be built into wheels for this machine only.
+                interpreter = self.finder.find(target.python_minor, prefer=target.python_version)
+                builder = SdistBuilder(spec, interpreter.path, self.cache, self.uv)
+            return solve(spec, platform, target, base, self.uv, self.cache, builder)
 
     def resolve_many(self, specs: Sequence[Spec], platform: str = None, force=False) -> List[Lock]:
         """Resolve several specs at once (distinct ones in parallel)."""
@@ -110,7 +119,8 @@ class Environments:
     def publish(self, lock: Lock, spec: Spec, repair: bool = False) -> None:
         """Packages first, then the env record, then the req_id pointer: nothing in the
         store ever refers to a file the store does not have. With repair, every package
-        is uploaded again (from a verified local copy), mending damaged blobs."""
+        is uploaded again (from a verified local copy), mending damaged blobs, and a
+        damaged env record is rewritten."""
         missing = [f for f in lock.files if repair or not self.store.packages.has(f)]
         if missing:
             size = sum(f.size or 0 for f in missing) / 1e6
@@ -118,24 +128,40 @@ class Environments:
                                     % (len(missing), size, self.store.url)):
                 def upload(file):
                     path = self.cache.package_path(file)
-                    if not path.is_file():
-                        download(file, path, spec.index_urls)
+                    if not is_intact(path, file):
+                        download_locked(file, path, spec.index_urls)
                     self.store.packages.upload(file, path)
 
                 with ThreadPoolExecutor(max_workers=8) as pool:
                     list(pool.map(upload, missing))
-        self.store.envs.put(lock)
+        self.store.envs.put(lock, repair=repair)
         self.store.envs.set_resolution(lock.req_id, lock.platform, lock.full_id)
 
     # -- naming -------------------------------------------------------------------
 
-    def set_alias(self, alias: str, locks: Sequence[Lock], who: str = None) -> bool:
+    def check_whole(self, lock: Lock) -> None:
+        """Every package of lock is in the store (existence only: no download)."""
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            present = list(pool.map(self.store.packages.has, lock.files))
+        lost = [f for f, ok in zip(lock.files, present) if not ok]
+        if lost:
+            raise IntegrityError(
+                "environment %s cannot be named: %d of its package files are missing from "
+                "the store at %s (%s)" % (lock.full_id, len(lost), self.store.url,
+                                         ", ".join(f.filename for f in lost[:5])),
+                hint="Publish them again: metaflow environment resolve --force with the same "
+                     "requirements.")
+
+    def set_alias(self, alias: str, locks: Sequence[Lock], who: str = None,
+                  repair: bool = False) -> bool:
         parsed = Alias.parse(alias)
         for lock in locks:
             self.store.envs.get(lock.full_id)  # only published envs can be named
+            self.check_whole(lock)
         req_ids = {lock.req_id for lock in locks}
         return self.store.aliases.set(parsed, sorted(req_ids)[0],
-                                      {l.platform: l.full_id for l in locks}, who or current_user())
+                                      {l.platform: l.full_id for l in locks},
+                                      who or self.settings.acting_user, repair=repair)
 
     def restore_alias(self, alias: str, who: str = None) -> Dict[str, str]:
         """Move a mutable alias back to where it pointed before its last move."""
@@ -143,15 +169,24 @@ class Environments:
         record = self.store.aliases.get(parsed)
         previous = record.history[-1].get("previous") if record.history else None
         if not parsed.mutable:
-            raise AliasError("%s is immutable: it has never moved" % alias)
+            raise AliasError("this tag is immutable: it has never moved", alias=alias)
         if not previous:
-            raise AliasError("%s has no earlier target to restore" % alias)
+            raise AliasError("it has no earlier target to restore", alias=alias)
         req_id = self.store.envs.get(next(iter(previous.values()))).req_id
-        self.store.aliases.set(parsed, req_id, previous, who or current_user(), replace=True)
+        self.store.aliases.set(parsed, req_id, previous, who or self.settings.acting_user,
+                               replace=True)
         return previous
 
     def alias_record(self, alias: str) -> AliasRecord:
         return self.store.aliases.get(Alias.parse(alias))
+
+    def aliases(self, under: str = ""):
+        """(records, damaged) under a prefix such as 'team/': damaged records are reported,
+        not fatal."""
+        records, damaged = [], []
+        for item in self.store.aliases.scan(under.strip("/")):
+            (damaged if isinstance(item, DamagedRecord) else records).append(item)
+        return sorted(records, key=lambda r: r.alias), damaged
 
     def lookup(self, ref: str, platform: str = None) -> Lock:
         """The lock an alias or full id names, for platform (default: this machine's)."""
@@ -159,7 +194,10 @@ class Environments:
         if is_full_id(ref):
             return self.store.envs.get(ref)
         record = self.alias_record(ref)
-        return self.store.envs.get(record.full_id_for(platform))
+        try:
+            return self.store.envs.get(record.full_id_for(platform))
+        except EnvNotFound as exc:
+            raise exc.within(alias=record.alias) from None
 
     def lookup_all(self, ref: str) -> Dict[str, Lock]:
         if is_full_id(ref):
@@ -170,8 +208,12 @@ class Environments:
 
     # -- creating -----------------------------------------------------------------
 
-    def create(self, lock: Lock, dest: Path = None) -> Path:
+    def local_copies(self, files) -> List[Path]:
+        """Verified local copies of locked files, from the cache or the store."""
+        return self.creator.local_copies(files)
+
+    def create(self, lock: Lock, dest: Path = None, replace: bool = False) -> Path:
         if lock.platform != host_platform():
-            raise EnvNotFound(
-                "Environment %s is for %s; this machine is %s" % (lock.full_id, lock.platform, host_platform()))
-        return create_env(lock, self.store, self.cache, self.finder, dest, self.progress)
+            raise EnvNotFound("environment %s is for %s; this machine is %s"
+                              % (lock.full_id, lock.platform, host_platform()))
+        return self.creator.create(lock, dest, replace)

@@ -9,7 +9,9 @@ from .lock import Lock
 def to_requirements(lock: Lock) -> str:
     lines = ["# flowenv environment %s (%s, Python %s)" % (lock.full_id, lock.platform, lock.python)]
     for f in lock.by_kind("wheel"):
-        lines.append("%s==%s \\\n    --hash=sha256:%s" % (f.name, f.version, f.sha256))
+        # A wheel built on the resolving machine is installed elsewhere from its source.
+        sha = f.source_sha256 if f.source_url else f.sha256
+        lines.append("%s==%s \\\n    --hash=sha256:%s" % (f.name, f.version, sha))
     return "\n".join(lines) + "\n"
 
 
@@ -20,10 +22,18 @@ def to_pylock(lock: Lock) -> str:
     lines = ['lock-version = "1.0"', 'created-by = "flowenv"',
              "requires-python = %s" % q("==" + lock.python_minor + ".*"), ""]
     for f in lock.by_kind("wheel"):
-        size = ", size = %d" % f.size if f.size else ""
-        lines += ["[[packages]]", "name = %s" % q(f.name), "version = %s" % q(f.version),
-                  "wheels = [{ name = %s, url = %s%s, hashes = { sha256 = %s } }]"
-                  % (q(f.filename), q(f.url), size, q(f.sha256)), ""]
+        lines += ["[[packages]]", "name = %s" % q(f.name), "version = %s" % q(f.version)]
+        if f.source_url:
+            # Built here from a source distribution: the wheel exists only in the store, so
+            # the exported lock names the source it can be built from, with its hash.
+            lines.append("sdist = { name = %s, url = %s, hashes = { sha256 = %s } }"
+                         % (q(f.source_url.rsplit("/", 1)[-1]), q(f.source_url),
+                            q(f.source_sha256 or "")))
+        else:
+            size = ", size = %d" % f.size if f.size else ""
+            lines.append("wheels = [{ name = %s, url = %s%s, hashes = { sha256 = %s } }]"
+                         % (q(f.filename), q(f.url), size, q(f.sha256)))
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import os
 import shutil
-import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Iterable, Optional
 from urllib.parse import unquote, urlsplit
 
-from .errors import FlowenvError, IntegrityError
+from .atomic import temporary_file
+from .errors import FlowenvError
 from .lock import LockedFile
-
-
-def sha256_of(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def verified_move(tmp: str, dest: Path, file: LockedFile, source: str):
-    actual = sha256_of(tmp)
-    if actual != file.sha256:
-        os.unlink(tmp)
-        raise IntegrityError(
-            "%s (%s %s) from %s has sha256 %s, but the lock says %s: the file was changed "
-            "or corrupted. Re-resolve with --force if the package was legitimately re-uploaded."
-            % (file.filename, file.name, file.version, source, actual, file.sha256)
-        )
-    os.replace(tmp, dest)
+from .redact import redact_url
+from .verify import verified_move
 
 
 def _credentials_for(url: str, index_urls: Iterable[str]) -> Optional[str]:
@@ -46,25 +27,39 @@ def _credentials_for(url: str, index_urls: Iterable[str]) -> Optional[str]:
     return None
 
 
-def download(file: LockedFile, dest: Path, index_urls: Iterable[str] = ()) -> None:
-    """Fetch file.url to dest (temp file, verify, rename). Credentials come from the
-    spec's index URLs at call time; they are never stored in the lock."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if file.url.startswith("file://"):
-                with open(unquote(urlsplit(file.url).path), "rb") as src:
-                    shutil.copyfileobj(src, out)
-            else:
-                request = urllib.request.Request(file.url)
-                auth = _credentials_for(file.url, index_urls)
-                if auth:
-                    request.add_header("Authorization", auth)
-                with urllib.request.urlopen(request, timeout=120) as response:
-                    shutil.copyfileobj(response, out)
-    except OSError as exc:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise FlowenvError("Cannot download %s from %s: %s" % (file.filename, file.url, exc)) from exc
-    verified_move(tmp, dest, file, file.url)
+def download_locked(file: LockedFile, dest: Path, index_urls: Iterable[str] = ()) -> None:
+    """A locked file from where the resolver found it."""
+    what = "%s %s (%s)" % (file.name, file.version, file.filename)
+    if not file.url:
+        raise FlowenvError(
+            "this wheel was built on the machine that resolved it and is not in this "
+            "machine's cache", package=what,
+            hint="Resolve again with --force on a machine that can build it.")
+    download(file.url, dest, file.sha256, what, index_urls)
+
+
+def download(url: str, dest: Path, sha256: str, what: str, index_urls: Iterable[str] = ()
+             ) -> None:
+    """Fetch url to dest (temporary file, verify, rename). Credentials come from the
+    index URLs at call time; they are never stored in the lock."""
+    dest = Path(dest)
+    with temporary_file(dest) as tmp:
+        try:
+            with open(tmp, "wb") as out:
+                if url.startswith("file://"):
+                    with open(unquote(urlsplit(url).path), "rb") as src:
+                        shutil.copyfileobj(src, out)
+                else:
+                    request = urllib.request.Request(url)
+                    auth = _credentials_for(url, index_urls)
+                    if auth:
+                        request.add_header("Authorization", auth)
+                    with urllib.request.urlopen(request, timeout=120) as response:
+                        shutil.copyfileobj(response, out, 1 << 20)
+        except urllib.error.HTTPError as exc:
+            raise FlowenvError("HTTP %d from %s" % (exc.code, redact_url(url)), package=what,
+                               hint="Check the index's credentials (401/403) or address (404).") from exc
+        except (OSError, ValueError) as exc:
+            raise FlowenvError("cannot download it from %s: %s" % (redact_url(url), exc),
+                               package=what) from exc
+        verified_move(tmp, dest, sha256, what, redact_url(url))

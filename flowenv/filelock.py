@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import fcntl
-import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from .atomic import os_error
 from .errors import LockTimeout
 
 DEFAULT_TIMEOUT = 600.0
 
 
-def lock_timeout() -> float:
-    return float(os.environ.get("FLOWENV_LOCK_TIMEOUT", DEFAULT_TIMEOUT))
-
-
 @contextmanager
-def file_lock(path: Path, what: str, timeout: float = None, on_wait=None):
+def file_lock(path: Path, what: str, timeout: float = DEFAULT_TIMEOUT, on_wait=None):
     """Hold an exclusive flock on `path`. The kernel releases it if this process dies,
     so a killed run never blocks a later one."""
-    timeout = lock_timeout() if timeout is None else timeout
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a")
+    except OSError as exc:
+        raise os_error(exc, "create the lock file", path) from exc
+    with handle:
         deadline = time.monotonic() + timeout
         waited = False
         while True:
@@ -36,10 +36,10 @@ def file_lock(path: Path, what: str, timeout: float = None, on_wait=None):
                 waited = True
                 if time.monotonic() > deadline:
                     raise LockTimeout(
-                        "Waited %.0f s for another process %s (lock %s). If that process is "
-                        "stuck, stop it; to wait longer set FLOWENV_LOCK_TIMEOUT (seconds)."
-                        % (timeout, what, path)
-                    ) from None
+                        "waited %.0f s for another process %s (lock %s)" % (timeout, what, path),
+                        setting="FLOWENV_LOCK_TIMEOUT",
+                        hint="If that process is stuck, stop it; to wait longer, raise "
+                             "FLOWENV_LOCK_TIMEOUT (seconds).") from None
                 time.sleep(0.05)
         try:
             yield

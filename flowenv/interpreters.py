@@ -11,10 +11,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional, Sequence
 
 from packaging.version import Version
 
+from .atomic import write_text
 from .errors import InterpreterNotFound
 from .spec import python_specifier
 
@@ -40,15 +41,13 @@ def _is_binary(path: str) -> bool:
         return False
 
 
-def _candidate_paths() -> List[str]:
+def _candidate_paths(extra: Sequence[str], environ: Mapping[str, str]) -> List[str]:
     found = [os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)]
-    patterns = []
-    extra = os.environ.get("FLOWENV_PYTHONS", "")
-    patterns += [p for p in extra.split(os.pathsep) if p]
-    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    patterns = list(extra)
+    pyenv_root = environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
     patterns.append(os.path.join(pyenv_root, "versions", "*", "bin", "python3"))
     patterns.append(os.path.expanduser("~/.local/share/uv/python/*/bin/python3"))
-    for folder in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/bin", "/usr/local/bin"]:
+    for folder in environ.get("PATH", "").split(os.pathsep) + ["/usr/bin", "/usr/local/bin"]:
         if folder:
             patterns += [os.path.join(folder, "python3"), os.path.join(folder, "python3.[0-9]*")]
     for pattern in patterns:
@@ -61,8 +60,13 @@ def _candidate_paths() -> List[str]:
 class InterpreterFinder:
     """Lists interpreters once per process; probe results are cached on disk by mtime."""
 
-    def __init__(self, cache_file: Optional[Path] = None):
+    def __init__(self, cache_file: Optional[Path] = None, extra: Sequence[str] = (),
+                 environ: Mapping[str, str] = None):
+        """extra: paths or globs of interpreters to consider (FLOWENV_PYTHONS); environ
+        gives PATH and PYENV_ROOT."""
         self._cache_file = cache_file
+        self._extra = tuple(extra)
+        self._environ = dict(environ or {})
         self._found: Optional[List[Interpreter]] = None
         # Resolvers run in threads (resolve_many, a flow's steps): one probes, others wait.
         self._lock = threading.Lock()
@@ -78,10 +82,10 @@ class InterpreterFinder:
     def _save_cache(self, cache: Dict[str, dict]):
         if not self._cache_file:
             return
-        self._cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._cache_file.with_suffix(".tmp%d-%d" % (os.getpid(), threading.get_ident()))
-        tmp.write_text(json.dumps(cache))
-        os.replace(tmp, self._cache_file)
+        try:
+            write_text(self._cache_file, json.dumps(cache))
+        except OSError:
+            pass  # a cache of probe results: losing it only costs a probe next time
 
     def all(self) -> List[Interpreter]:
         with self._lock:
@@ -91,7 +95,7 @@ class InterpreterFinder:
         if self._found is not None:
             return self._found
         cache = self._load_cache()
-        paths = _candidate_paths()
+        paths = _candidate_paths(self._extra, self._environ)
 
         def probe(path):
             stamp = os.stat(path).st_mtime
@@ -127,9 +131,8 @@ class InterpreterFinder:
         if not matching:
             listing = ", ".join(sorted({"%s (%s)" % (i.version, i.path) for i in found})) or "none"
             raise InterpreterNotFound(
-                "No Python interpreter on this machine satisfies %r. Found: %s. Install a "
-                "matching CPython, or list its path in FLOWENV_PYTHONS." % (constraint, listing)
-            )
+                "no Python interpreter on this machine satisfies %r. Found: %s" % (constraint, listing),
+                hint="Install a matching CPython, or list its path in FLOWENV_PYTHONS.")
         if prefer:
             exact = [i for i in matching if i.version == prefer]
             if exact:

@@ -7,30 +7,30 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Mapping
 
+from .atomic import write_text
 from .errors import CreateError
 
 
-def kernels_dir() -> Path:
-    data = os.environ.get("JUPYTER_DATA_DIR") or os.path.expanduser("~/.local/share/jupyter")
+def kernels_dir(environ: Mapping[str, str]) -> Path:
+    data = environ.get("JUPYTER_DATA_DIR") or os.path.expanduser("~/.local/share/jupyter")
     return Path(data) / "kernels"
 
 
-def install_kernel(prefix: Path, display_name: str) -> Path:
+def install_kernel(prefix: Path, display_name: str, environ: Mapping[str, str]) -> Path:
     """Write a kernelspec for prefix's python; the env must contain ipykernel."""
     python = Path(prefix) / "bin" / "python"
     probe = subprocess.run([str(python), "-c", "import ipykernel"], capture_output=True, text=True)
     if probe.returncode != 0:
         raise CreateError(
-            "Environment %s has no ipykernel, so Jupyter cannot run it: add ipykernel to its "
-            "requirements and resolve again" % display_name)
+            "environment %s has no ipykernel, so Jupyter cannot run it" % display_name,
+            hint="Add ipykernel to its requirements and resolve again.")
     name = "flowenv-" + re.sub(r"[^a-z0-9_.-]+", "-", display_name.lower()).strip("-")
-    folder = kernels_dir() / name
+    folder = kernels_dir(environ) / name
     folder.mkdir(parents=True, exist_ok=True)
     spec = {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": "flowenv %s" % display_name, "language": "python",
             "metadata": {"flowenv": {"prefix": str(prefix)}}}
-    tmp = folder / "kernel.json.tmp"
-    tmp.write_text(json.dumps(spec, indent=1))
-    os.replace(tmp, folder / "kernel.json")
+    write_text(folder / "kernel.json", json.dumps(spec, indent=1))
     return folder

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
+from typing import Mapping
 
 from .errors import AliasError, SpecError
 
@@ -18,19 +18,21 @@ _FULL_ID = re.compile(r"^[0-9a-f]{32}$")
 _VAR = re.compile(r"@\{([^}]*)\}")
 
 
-def expand_vars(text: str, what: str) -> str:
-    """Replace each @{VAR} with the value of environment variable VAR."""
+def expand_vars(text: str, what: str, environ: Mapping[str, str]) -> str:
+    """Replace each @{VAR} with the value of variable VAR in environ."""
+    if not isinstance(text, str):
+        raise SpecError("expected a string, not %r" % (text,), entry=what)
 
     def sub(match):
         name = match.group(1)
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
-            raise SpecError("%s: @{%s} is not a valid environment variable reference" % (what, name))
-        if name not in os.environ:
-            raise SpecError(
-                "%s: %r uses @{%s}, but environment variable %s is not set. "
-                "Set it, e.g. %s=... python flow.py ..." % (what, text, name, name, name)
-            )
-        return os.environ[name]
+            raise SpecError("@{%s} is not a valid environment variable reference" % name,
+                            entry=what)
+        if name not in environ:
+            raise SpecError("%r uses @{%s}, but environment variable %s is not set"
+                            % (text, name, name), entry=what,
+                            hint="Set it, e.g. %s=... python flow.py ..." % name)
+        return environ[name]
 
     return _VAR.sub(sub, text)
 
@@ -46,19 +48,22 @@ class Alias:
 
     @classmethod
     def parse(cls, text: str) -> "Alias":
+        if not isinstance(text, str):
+            raise AliasError("an environment name must be a string like team/ml-env:v1, "
+                             "not %r" % (text,))
         text = text.strip()
         name, _, tag = text.partition(":")
         tag = tag or DEFAULT_TAG
         if not _NAME.match(name) or ".." in name:
             raise AliasError(
-                "Invalid environment name %r: use lowercase letters, digits, '-', '_', '.' in "
-                "'/'-separated parts, like team/ml-env:v1" % text
-            )
+                "invalid environment name %r" % text,
+                hint="Use lowercase letters, digits, '-', '_', '.' in '/'-separated parts, "
+                     "like team/ml-env:v1.")
         if not _TAG.match(tag) or ".." in tag:
             raise AliasError(
-                "Invalid tag %r in %r: use lowercase letters, digits, '-', '_', '.' "
-                "(at most 128), like v1 or 2024.06.01" % (tag, text)
-            )
+                "invalid tag %r in %r" % (tag, text),
+                hint="Use lowercase letters, digits, '-', '_', '.' (at most 128), like v1 "
+                     "or 2024.06.01.")
         return cls(name, tag)
 
     @property

@@ -12,17 +12,18 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Tuple
-from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from .errors import SpecError
+from .redact import redact_url
 
-SPEC_SCHEMA = 1
+SPEC_SCHEMA = 2
 _BARE_VERSION = re.compile(r"^\d+(\.\d+)*(\.\*)?$")
-_CONDA_NAME = re.compile(r"^(?:(?P<channel>[^:\s]+)::)?(?P<name>[A-Za-z0-9_][A-Za-z0-9_.\-]*)$")
+_CONDA_PACKAGE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_VIRTUAL = re.compile(r"^__[a-z0-9_]+=[^=\s]*(=[^=\s]+)?$")
 
 
 def python_specifier(constraint: str) -> SpecifierSet:
@@ -40,12 +41,12 @@ def python_specifier(constraint: str) -> SpecifierSet:
         ) from exc
 
 
-def canonical_requirement(text: str, where: str) -> str:
+def canonical_requirement(text: str, where: Optional[str] = None) -> str:
     """One PEP 508 requirement, rendered with its PEP 503 name, sorted extras, no spaces."""
     try:
         req = Requirement(text.strip())
     except InvalidRequirement as exc:
-        raise SpecError("%s: %r is not a valid requirement (%s)" % (where, text, exc)) from exc
+        raise SpecError("%r is not a valid requirement (%s)" % (text, exc), entry=where) from exc
     out = canonicalize_name(req.name)
     if req.extras:
         out += "[%s]" % ",".join(sorted(canonicalize_name(e) for e in req.extras))
@@ -62,7 +63,7 @@ def requirement_name(text: str) -> str:
     return canonicalize_name(Requirement(text).name)
 
 
-def pypi_requirement(name: str, version: str, where: str) -> str:
+def pypi_requirement(name: str, version: str, where: Optional[str] = None) -> str:
     """A decorator entry {name: version}: a bare version means '==', '' means any."""
     version = (version or "").strip()
     if version and (_BARE_VERSION.match(version) or version[0].isalnum()):
@@ -70,33 +71,54 @@ def pypi_requirement(name: str, version: str, where: str) -> str:
     return canonical_requirement(name.strip() + version, where)
 
 
-def conda_requirement(name: str, version: str, where: str) -> str:
+def split_channel(name: str) -> Tuple[Optional[str], str]:
+    """'channel::pkg' -> (channel, pkg); the channel may be a name or a URL
+    ('https://host/chan::pkg', 'file:///srv/chan::pkg')."""
+    channel, sep, pkg = name.rpartition("::")
+    return (channel if sep else None), pkg
+
+
+def conda_requirement(name: str, version: str, where: Optional[str] = None) -> str:
     """A conda match spec 'channel::name version' from a decorator entry."""
-    match = _CONDA_NAME.match(name.strip())
-    if not match:
-        raise SpecError("%s: %r is not a conda package name" % (where, name))
+    channel, pkg = split_channel(name.strip())
+    if not _CONDA_PACKAGE.match(pkg) or (channel is not None and (
+            not channel or any(c.isspace() for c in channel))):
+        raise SpecError("%r is not a conda package name (write 'name' or 'channel::name')"
+                        % name, entry=where)
     version = (version or "").strip()
     if any(c.isspace() for c in version):
-        raise SpecError("%s: version %r of %s contains spaces" % (where, version, name))
-    channel, pkg = match.group("channel"), match.group("name").lower()
-    return ("%s::" % channel if channel else "") + pkg + (" " + version if version else "")
+        raise SpecError("version %r of %s contains spaces" % (version, name), entry=where)
+    return ("%s::" % channel if channel else "") + pkg.lower() + (" " + version if version else "")
 
 
 def conda_name(spec: str) -> str:
-    return spec.split(" ", 1)[0].split("::")[-1]
+    return split_channel(spec.split(" ", 1)[0])[1]
 
 
-def redact_url(url: str) -> str:
-    """Drop user:password from a URL so that it can be stored and shown."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+def virtual_package(entry: str, where: Optional[str] = None) -> str:
+    """'__cuda=12.2' -> '__cuda=12.2=0'; '__cuda=' (remove it) stays as is."""
+    text = entry.strip().replace(" ", "")
+    if not _VIRTUAL.match(text):
+        raise SpecError("%r is not a virtual package: write __name=version[=build], such as "
+                        "__cuda=12.2 or __glibc=2.28" % entry, entry=where)
+    name, version, *build = text.split("=")
+    return "%s=%s=%s" % (name, version, build[0] if build else "0") if version else name + "="
 
 
 def _sorted_unique(items: Iterable[str]) -> Tuple[str, ...]:
     return tuple(sorted(set(items)))
+
+
+def text_list(value, what: str) -> Tuple[str, ...]:
+    """A list of strings from a decorator argument or a file: a single string is a list of
+    one (never split into letters); anything else is a SpecError naming `what`."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise SpecError("%s must be a list of strings, not %r" % (what, value))
+    return tuple(v.strip() for v in value if v.strip())
 
 
 @dataclass(frozen=True)
@@ -107,6 +129,10 @@ class Spec:
     pypi: Tuple[str, ...] = ()
     conda: Tuple[str, ...] = ()
     channels: Tuple[str, ...] = ()
+    # Where channel names live (a mirror); None: the default, conda.anaconda.org.
+    channel_alias: Optional[str] = None
+    # Virtual packages for conda solves: '__cuda=12.2=0', or '__cuda=' to remove one.
+    virtual_packages: Tuple[str, ...] = ()
     constraints: Tuple[str, ...] = ()
     index_url: Optional[str] = None
     extra_index_urls: Tuple[str, ...] = ()
@@ -118,15 +144,20 @@ class Spec:
     origin: str = field(default="", compare=False)
 
     def __post_init__(self):
+        where = self.origin or None
         if self.python is not None:
             python_specifier(self.python)
-        where = self.origin or "requirements"
         # Canonical at construction: 'Foo_Bar==1' and 'foo-bar==1' are one requirement.
+        # A package may appear more than once ('black' and 'black[jupyter]', or one line
+        # per marker): the resolver merges them, as pip and uv do.
         pypi = tuple(canonical_requirement(r, where) for r in self.pypi)
         constraints = tuple(canonical_requirement(r, where) for r in self.constraints)
-        object.__setattr__(self, "pypi", self._unique_by_name(pypi, requirement_name))
+        object.__setattr__(self, "pypi", _sorted_unique(pypi))
         object.__setattr__(self, "conda", self._unique_by_name(self.conda, conda_name))
         object.__setattr__(self, "constraints", _sorted_unique(constraints))
+        object.__setattr__(self, "virtual_packages", self._unique_by_name(
+            (virtual_package(v, where) for v in self.virtual_packages),
+            lambda v: v.split("=", 1)[0]))
         object.__setattr__(self, "extra_index_urls", tuple(dict.fromkeys(self.extra_index_urls)))
         object.__setattr__(self, "find_links", tuple(dict.fromkeys(self.find_links)))
         object.__setattr__(self, "channels", tuple(dict.fromkeys(self.channels)))
@@ -136,10 +167,8 @@ class Spec:
         for req in reqs:
             name = name_of(req)
             if name in by_name and by_name[name] != req:
-                raise SpecError(
-                    "%s: %r and %r both ask for %s: keep one"
-                    % (self.origin or "requirements", by_name[name], req, name)
-                )
+                raise SpecError("%r and %r both ask for %s: keep one" % (by_name[name], req, name),
+                                entry=self.origin or None)
             by_name[name] = req
         return tuple(by_name[n] for n in sorted(by_name))
 
@@ -149,13 +178,11 @@ class Spec:
     def from_pypi_packages(
         cls, packages: Mapping[str, str], python=None, extra_indices=(), origin=""
     ) -> "Spec":
-        if not isinstance(packages, Mapping):
-            raise SpecError("%s: packages must be a dict {name: version}" % origin)
-        reqs = [pypi_requirement(k, str(v or ""), origin) for k, v in packages.items()]
+        reqs = [pypi_requirement(k, v, origin) for k, v in _package_items(packages, origin)]
         return cls(
             python=_python_arg(python, origin),
             pypi=tuple(reqs),
-            extra_index_urls=tuple(extra_indices or ()),
+            extra_index_urls=text_list(extra_indices, "%s: extra_indices" % origin),
             origin=origin,
         )
 
@@ -163,16 +190,14 @@ class Spec:
     def from_conda_libraries(
         cls, libraries: Mapping[str, str], channels=(), python=None, origin=""
     ) -> "Spec":
-        if not isinstance(libraries, Mapping):
-            raise SpecError("%s: libraries must be a dict {name: version}" % origin)
-        libraries = dict(libraries)
+        libraries = dict(_package_items(libraries, origin))
         # A `python` entry is the Python constraint, as in an environment.yml.
         python = python or libraries.pop("python", None)
-        reqs = [conda_requirement(k, str(v or ""), origin) for k, v in libraries.items()]
+        reqs = [conda_requirement(k, v, origin) for k, v in libraries.items()]
         return cls(
             python=_python_arg(python, origin),
             conda=tuple(reqs),
-            channels=tuple(channels or ()),
+            channels=text_list(channels, "%s: channels" % origin),
             origin=origin,
         )
 
@@ -180,15 +205,19 @@ class Spec:
 
     def overridden_by(self, other: "Spec") -> "Spec":
         """This spec with `other` on top: same-named packages and python come from other."""
-        pypi = {requirement_name(r): r for r in self.pypi}
-        pypi.update({requirement_name(r): r for r in other.pypi})
+        theirs = {requirement_name(r) for r in other.pypi}
+        pypi = [r for r in self.pypi if requirement_name(r) not in theirs] + list(other.pypi)
         conda = {conda_name(r): r for r in self.conda}
         conda.update({conda_name(r): r for r in other.conda})
+        virtual = {v.split("=", 1)[0]: v for v in self.virtual_packages}
+        virtual.update({v.split("=", 1)[0]: v for v in other.virtual_packages})
         return Spec(
             python=other.python or self.python,
-            pypi=tuple(pypi.values()),
+            pypi=tuple(pypi),
             conda=tuple(conda.values()),
             channels=self.channels + other.channels,
+            channel_alias=other.channel_alias or self.channel_alias,
+            virtual_packages=tuple(virtual.values()),
             constraints=self.constraints + other.constraints,
             index_url=other.index_url or self.index_url,
             extra_index_urls=self.extra_index_urls + other.extra_index_urls,
@@ -197,6 +226,28 @@ class Spec:
             base=other.base or self.base,
             origin=" + ".join(o for o in (self.origin, other.origin) if o),
         )
+
+    def with_defaults(self, *, channels=(), channel_alias=None, virtual_packages=(),
+                      index_url=None, extra_index_urls=(), find_links=()) -> "Spec":
+        """The spec as it will be resolved: the machine's or team's settings fill in what
+        the spec leaves open, so that they are part of its requirements id. Channels apply
+        to specs with conda packages, indexes to specs with PyPI packages."""
+        changes = {}
+        if self.conda:
+            if not self.channels and channels:
+                changes["channels"] = tuple(channels)
+            if not self.channel_alias and channel_alias:
+                changes["channel_alias"] = channel_alias
+            if virtual_packages:
+                own = {v.split("=", 1)[0] for v in self.virtual_packages}
+                changes["virtual_packages"] = self.virtual_packages + tuple(
+                    v for v in virtual_packages if v.split("=", 1)[0] not in own)
+        if self.pypi or self.base:
+            if not self.index_url and index_url:
+                changes["index_url"] = index_url
+            changes["extra_index_urls"] = self.extra_index_urls + tuple(extra_index_urls)
+            changes["find_links"] = self.find_links + tuple(find_links)
+        return self.replace(**changes) if changes else self
 
     def replace(self, **changes) -> "Spec":
         return dataclasses.replace(self, **changes)
@@ -211,6 +262,8 @@ class Spec:
             "pypi": list(self.pypi),
             "conda": list(self.conda),
             "channels": [redact_url(c) for c in self.channels],
+            "channel_alias": redact_url(self.channel_alias) if self.channel_alias else None,
+            "virtual_packages": list(self.virtual_packages),
             "constraints": list(self.constraints),
             "index_url": redact_url(self.index_url) if self.index_url else None,
             "extra_index_urls": [redact_url(u) for u in self.extra_index_urls],
@@ -226,8 +279,11 @@ class Spec:
 
     @classmethod
     def from_identity(cls, data: dict, origin: str = "") -> "Spec":
-        fields = {k: v for k, v in data.items() if k != "schema"}
-        for key in ("pypi", "conda", "channels", "constraints", "extra_index_urls", "find_links"):
+        if not isinstance(data, dict):
+            raise SpecError("the recorded requirements are not a mapping", entry=origin or None)
+        fields = {k: v for k, v in data.items() if k in _IDENTITY_FIELDS}
+        for key in ("pypi", "conda", "channels", "constraints", "extra_index_urls",
+                    "find_links", "virtual_packages"):
             fields[key] = tuple(fields.get(key) or ())
         return cls(origin=origin, **fields)
 
@@ -247,13 +303,37 @@ class Spec:
         return ", ".join(parts) or "(no packages)"
 
 
+_IDENTITY_FIELDS = ("python", "pypi", "conda", "channels", "channel_alias", "virtual_packages",
+                    "constraints", "index_url", "extra_index_urls", "find_links", "pre", "base")
+
+
+def _package_items(packages, origin):
+    """(name, version text) of a decorator's {name: version} argument, checked."""
+    if packages is None:
+        return []
+    if not isinstance(packages, Mapping):
+        raise SpecError("packages must be a dict {name: version}, not %r" % (packages,),
+                        entry=origin or None)
+    items = []
+    for name, version in packages.items():
+        if not isinstance(name, str) or not name.strip():
+            raise SpecError("package name %r is not a string" % (name,), entry=origin or None)
+        if version is not None and not isinstance(version, (str, int, float)):
+            raise SpecError("the version of %s must be a string such as '1.2' or '>=1,<2', "
+                            "not %r" % (name, version), entry=origin or None)
+        items.append((name, "" if version is None else str(version)))
+    return items
+
+
 def _python_arg(python, origin) -> Optional[str]:
     if python is None or python == "":
         return None
-    if not isinstance(python, str):
-        python = str(python)
+    if not isinstance(python, (str, int, float)) or isinstance(python, bool):
+        raise SpecError("python must be a version string such as '3.11', not %r" % (python,),
+                        entry=origin or None)
+    python = str(python)
     try:
         python_specifier(python)
     except SpecError as exc:
-        raise SpecError("%s: %s" % (origin, exc)) from None
+        raise exc.within(entry=origin or None) from None
     return python.replace(" ", "")

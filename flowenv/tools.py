@@ -10,9 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Iterable, List
 
-from .lock import Lock
-
-TOOLS_LAYOUT = "tools-v1"
+from .atomic import staging_dir
+from .errors import FlowenvError
 
 
 def tools_requirements(conda: bool) -> List[str]:
@@ -30,10 +29,15 @@ def tools_requirements(conda: bool) -> List[str]:
 def unpack_wheels(wheels: Iterable[Path], target: Path) -> Path:
     """Unpack wheels into target (importable with target on sys.path, scripts in
     target/bin). Built aside, then renamed: a half-unpacked folder is never used."""
+    target = Path(target)
     if target.is_dir():
         return target
-    tmp = target.with_name(target.name + ".tmp%d" % os.getpid())
-    shutil.rmtree(tmp, ignore_errors=True)
+    with staging_dir(target) as tmp:
+        _unpack(wheels, tmp)
+    return target
+
+
+def _unpack(wheels: Iterable[Path], tmp: Path) -> None:
     (tmp / "bin").mkdir(parents=True)
     for wheel in wheels:
         with zipfile.ZipFile(wheel) as zf:
@@ -46,18 +50,12 @@ def unpack_wheels(wheels: Iterable[Path], target: Path) -> Path:
                     dest = tmp / info.filename
                 if info.is_dir():
                     continue
+                if not os.path.realpath(dest).startswith(os.path.realpath(tmp) + os.sep):
+                    raise FlowenvError("wheel %s holds %r, a path outside its folder"
+                                       % (Path(wheel).name, info.filename))
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(info) as src, open(dest, "wb") as out:
                     shutil.copyfileobj(src, out)
                 mode = (info.external_attr >> 16) & 0o777
                 if mode or dest.parent.name == "bin":
                     os.chmod(dest, mode | 0o755 if dest.parent.name == "bin" else mode)
-    try:
-        os.rename(tmp, target)
-    except OSError:  # another process unpacked it first
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
-def tools_dir(lock: Lock, cache_root: Path) -> Path:
-    return Path(cache_root) / TOOLS_LAYOUT / lock.full_id

@@ -227,24 +227,12 @@ class StoreSpec:
 
 
 def open_store(spec: StoreSpec):
-    """Open the store spec describes; the caller has applied spec.env to its environment."""
-    if spec.kind == "local":
-        from flowenv.store.local import LocalBlobStore
+    """Open the store spec describes, with settings from spec.env (as an edge would read
+    them from its environment)."""
+    from flowenv.settings import Settings
+    from flowenv.store import open_blob_store
 
-        return LocalBlobStore(spec.url)
-    if spec.kind == "s3":
-        from flowenv.store.s3 import S3BlobStore
-
-        return S3BlobStore.from_url(spec.url)
-    if spec.kind == "gcs":
-        from flowenv.store.gcs import GCSBlobStore
-
-        return GCSBlobStore.from_url(spec.url)
-    if spec.kind == "azure":
-        from flowenv.store.azure import AzureBlobStore
-
-        return AzureBlobStore.from_url(spec.url)
-    raise ValueError("unknown store kind %r" % spec.kind)
+    return open_blob_store(spec.url, Settings.load({**os.environ, **spec.env}))
 
 
 # Racing workers. They live here, in a module with a stable import name, because spawned

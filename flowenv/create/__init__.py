@@ -1,5 +1,10 @@
 """Creator: a Lock plus the store become a ready prefix on this machine, from the
-store's copies only, verified, built aside and marked complete last."""
+store's copies only, verified, and marked complete last.
+
+A prefix is flowenv's own while it is being made (an `incomplete` marker is written
+first) and once it is complete (a `complete` marker, written last). Only such folders
+are ever removed or replaced: a folder flowenv did not make is refused, never deleted.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,22 @@ import shutil
 import time
 import traceback
 from pathlib import Path
+from typing import List, Sequence
 
+from ..atomic import os_error, write_text
 from ..cache import LocalCache
 from ..errors import CreateError, FlowenvError
 from ..filelock import file_lock
 from ..interpreters import InterpreterFinder
-from ..lock import Lock
+from ..lock import Lock, LockedFile
 from ..progress import SILENT, Progress
 from ..store import Store
+from ..uv_runner import UvRunner
+from ..verify import is_intact
 from .pypi import install_wheels, make_venv
 
 COMPLETE_MARKER = ".flowenv-complete"
+INCOMPLETE_MARKER = ".flowenv-incomplete"
 # Appends FLOWENV_SITE_APPEND's folders to sys.path *after* site-packages, so a host
 # (Metaflow) can provide its own runtime needs without shadowing the env's packages.
 SITE_HOOK = (  # one line, no comprehension: site.py execs it in a bare namespace
@@ -27,7 +37,7 @@ SITE_HOOK = (  # one line, no comprehension: site.py execs it in a bare namespac
     "os.environ.get('FLOWENV_SITE_APPEND', '').split(os.pathsep))))\n"
 )
 
-__all__ = ["create_env", "env_python", "is_complete", "COMPLETE_MARKER"]
+__all__ = ["Creator", "env_python", "is_complete", "completed_id", "COMPLETE_MARKER"]
 
 
 def env_python(prefix: Path) -> Path:
@@ -38,70 +48,122 @@ def is_complete(prefix: Path) -> bool:
     return (Path(prefix) / COMPLETE_MARKER).is_file()
 
 
-def fetch_from_store(files, store: Store, cache: LocalCache) -> list:
-    """Local, verified copies of the files, taken from the store when not cached yet."""
-    paths = []
-    for file in files:
-        path = cache.package_path(file)
-        if not path.is_file():
-            store.packages.download(file, path)
-        paths.append(path)
-    return paths
+def completed_id(prefix: Path):
+    """The environment id a complete flowenv prefix holds, or None."""
+    try:
+        return json.loads((Path(prefix) / COMPLETE_MARKER).read_text()).get("full_id")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
-def create_env(
-    lock: Lock,
-    store: Store,
-    cache: LocalCache,
-    finder: InterpreterFinder,
-    dest: Path = None,
-    progress: Progress = SILENT,
-) -> Path:
-    """The prefix of lock's environment, created if needed. Safe to call from many
-    processes at once: one builds, the others wait and reuse."""
-    prefix = Path(dest) if dest else cache.env_prefix(lock.full_id)
-    if is_complete(prefix):
-        return prefix
-    lock_path = cache.env_lock(lock.full_id) if dest is None else prefix.with_name(prefix.name + ".lock")
-    with file_lock(lock_path, "creating environment %s" % lock.full_id,
-                   on_wait=lambda: progress.say("Waiting for another process creating %s" % lock.full_id)):
-        if is_complete(prefix):
+def is_flowenv_made(prefix: Path) -> bool:
+    prefix = Path(prefix)
+    return is_complete(prefix) or (prefix / INCOMPLETE_MARKER).is_file()
+
+
+class Creator:
+    def __init__(self, store: Store, cache: LocalCache, finder: InterpreterFinder, uv: UvRunner,
+                 compile_bytecode: bool = False, lock_timeout: float = 600.0,
+                 progress: Progress = SILENT):
+        self.store = store
+        self.cache = cache
+        self.finder = finder
+        self.uv = uv
+        self.compile_bytecode = compile_bytecode
+        self.lock_timeout = lock_timeout
+        self.progress = progress
+
+    def local_copies(self, files: Sequence[LockedFile]) -> List[Path]:
+        """Verified local copies of the files: the cache's when intact, else the store's."""
+        paths = []
+        for file in files:
+            path = self.cache.package_path(file)
+            if not is_intact(path, file):
+                self.store.packages.download(file, path)
+            paths.append(path)
+        return paths
+
+    def create(self, lock: Lock, dest: Path = None, replace: bool = False) -> Path:
+        """The prefix of lock's environment, created if needed. Safe to call from many
+        processes at once: one builds, the others wait and reuse. With dest, the folder
+        must be new, empty or flowenv's own; replace allows replacing a complete flowenv
+        environment of another id there."""
+        prefix = Path(dest) if dest else self.cache.env_prefix(lock.full_id)
+        if completed_id(prefix) == lock.full_id:
             return prefix
-        if prefix.exists():
-            shutil.rmtree(prefix)  # a half-made env from a killed process
-        start = time.monotonic()
-        try:
-            with progress.task("Creating environment %s (%d packages)" % (lock.full_id[:12], len(lock.files))):
-                _build(lock, store, cache, finder, prefix)
-        except FlowenvError:
+        lock_path = (self.cache.env_lock(lock.full_id) if dest is None
+                     else prefix.with_name("." + prefix.name + ".flowenv-lock"))
+        with file_lock(lock_path, "creating environment %s" % lock.full_id,
+                       timeout=self.lock_timeout,
+                       on_wait=lambda: self.progress.say(
+                           "Waiting for another process creating %s" % lock.full_id)):
+            if completed_id(prefix) == lock.full_id:
+                return prefix
+            self._clear(prefix, owned=dest is None, replace=replace)
+            start = time.monotonic()
+            try:
+                prefix.mkdir(parents=True, exist_ok=True)
+                write_text(prefix / INCOMPLETE_MARKER, lock.full_id)
+                with self.progress.task("Creating environment %s (%d packages)"
+                                        % (lock.full_id[:12], len(lock.files))):
+                    self._build(lock, prefix)
+                marker = {"full_id": lock.full_id, "seconds": round(time.monotonic() - start, 3)}
+                write_text(prefix / COMPLETE_MARKER, json.dumps(marker))
+                os.unlink(prefix / INCOMPLETE_MARKER)
+            except FlowenvError:
+                self._remove_own(prefix)
+                raise
+            except OSError as exc:
+                self._remove_own(prefix)
+                raise os_error(exc, "create environment %s in" % lock.full_id, prefix) from exc
+            except Exception as exc:
+                self._remove_own(prefix)
+                where = traceback.extract_tb(exc.__traceback__)[-1]
+                raise CreateError("creating environment %s failed: %s: %s (%s:%d)" % (
+                    lock.full_id, type(exc).__name__, exc, os.path.basename(where.filename),
+                    where.lineno)) from exc
+        return prefix
+
+    def _clear(self, prefix: Path, owned: bool, replace: bool) -> None:
+        """Make room at prefix, removing only what flowenv made. owned: prefix lies in the
+        cache, where everything is flowenv's (a half-made env of a killed process)."""
+        if not prefix.exists() and not prefix.is_symlink():
+            return
+        if not prefix.is_dir() or prefix.is_symlink():
+            raise CreateError("%s exists and is not a folder" % prefix,
+                              hint="Choose another destination.")
+        if owned or (prefix / INCOMPLETE_MARKER).is_file():
+            shutil.rmtree(prefix)
+            return
+        if is_complete(prefix):
+            if not replace:
+                raise CreateError(
+                    "%s already holds flowenv environment %s" % (prefix, completed_id(prefix)),
+                    hint="Pass --force to replace it, or choose another folder.")
+            shutil.rmtree(prefix)
+            return
+        if any(prefix.iterdir()):
+            raise CreateError(
+                "%s exists and was not made by flowenv; it is left untouched" % prefix,
+                hint="Choose a new or empty folder.")
+
+    @staticmethod
+    def _remove_own(prefix: Path) -> None:
+        if (prefix / INCOMPLETE_MARKER).is_file():
             shutil.rmtree(prefix, ignore_errors=True)
-            raise
-        except Exception as exc:
-            shutil.rmtree(prefix, ignore_errors=True)
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            raise CreateError("Creating environment %s failed: %s: %s (%s:%d)" % (
-                lock.full_id, type(exc).__name__, exc, os.path.basename(where.filename),
-                where.lineno)) from exc
-        marker = {"full_id": lock.full_id, "seconds": round(time.monotonic() - start, 3)}
-        tmp = prefix / (COMPLETE_MARKER + ".tmp")
-        tmp.write_text(json.dumps(marker))
-        os.replace(tmp, prefix / COMPLETE_MARKER)
-    return prefix
 
+    def _build(self, lock: Lock, prefix: Path) -> None:
+        conda_files = lock.by_kind("conda")
+        wheels = lock.by_kind("wheel")
+        if conda_files:
+            from .conda import install_conda
 
-def _build(lock: Lock, store: Store, cache: LocalCache, finder: InterpreterFinder, prefix: Path):
-    conda_files = lock.by_kind("conda")
-    wheels = lock.by_kind("wheel")
-    if conda_files:
-        from .conda import install_conda
-
-        install_conda(lock, fetch_from_store(conda_files, store, cache), prefix, cache)
-        python = env_python(prefix)
-    else:
-        interpreter = finder.find(lock.python_minor, prefer=lock.python)
-        make_venv(interpreter.path, prefix)
-        python = env_python(prefix)
-    if wheels:
-        install_wheels(python, fetch_from_store(wheels, store, cache))
-    for site_packages in prefix.glob("lib/python*/site-packages"):
-        (site_packages / "zz_flowenv_site_append.pth").write_text(SITE_HOOK)
+            install_conda(lock, self.local_copies(conda_files), prefix, self.cache)
+        else:
+            interpreter = self.finder.find(lock.python_minor, prefer=lock.python)
+            make_venv(self.uv, interpreter.path, prefix)
+        if wheels:
+            install_wheels(self.uv, env_python(prefix), self.local_copies(wheels),
+                           self.compile_bytecode)
+        for site_packages in prefix.glob("lib/python*/site-packages"):
+            (site_packages / "zz_flowenv_site_append.pth").write_text(SITE_HOOK)

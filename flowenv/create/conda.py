@@ -14,31 +14,20 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+from ..async_bridge import run_sync
+from ..atomic import write_text
 from ..cache import LocalCache
+from ..conda.channels import channel_of
+from ..conda.loader import load_rattler
 from ..errors import CreateError
 from ..lock import Lock, LockedFile
 
-PACKAGE_CACHE = "conda-pkgs-v1"
-
-__all__ = ["install_conda", "package_cache_dir"]
-
-
-def package_cache_dir(cache: LocalCache) -> Path:
-    return Path(cache.root) / PACKAGE_CACHE
-
-
-def _channel_of(url: str) -> str:
-    """https://host/chan/linux-64/pkg.conda -> https://host/chan"""
-    return url.rsplit("/", 2)[0] if url.count("/") >= 4 else url
+__all__ = ["install_conda"]
 
 
 def install_conda(lock: Lock, paths: Sequence[Path], prefix: Path, cache: LocalCache) -> None:
-    from ..resolve.conda import _rattler, run_sync
-
-    rattler = _rattler()
+    rattler = load_rattler()
     files = lock.by_kind("conda")
-    if len(files) != len(paths):
-        raise CreateError("install_conda: %d conda files but %d local paths" % (len(files), len(paths)))
     prefix = Path(prefix)
 
     async def install():
@@ -46,13 +35,13 @@ def install_conda(lock: Lock, paths: Sequence[Path], prefix: Path, cache: LocalC
         for file, path in zip(files, paths):
             record = await rattler.RepoDataRecord.from_package_archive(Path(path))
             if record.sha256 is not None and record.sha256.hex() != file.sha256:
-                raise CreateError("%s: local copy %s does not hash to the lock's sha256"
-                                  % (file.filename, path))
+                raise CreateError("the local copy %s does not hash to the lock's sha256" % path,
+                                  package=file.filename)
             record.url = Path(path).resolve().as_uri()  # read the verified local copy
-            record.channel = _channel_of(file.url)
+            record.channel = channel_of(file.url)
             records.append(record)
         await rattler.install(
-            records, target_prefix=prefix, cache_dir=package_cache_dir(cache),
+            records, target_prefix=prefix, cache_dir=cache.conda_packages_dir,
             execute_link_scripts=False, show_progress=False)
 
     try:
@@ -60,7 +49,7 @@ def install_conda(lock: Lock, paths: Sequence[Path], prefix: Path, cache: LocalC
     except CreateError:
         raise
     except Exception as exc:
-        raise CreateError("Linking %d conda packages of environment %s into %s failed: %s"
+        raise CreateError("linking %d conda packages of environment %s into %s failed: %s"
                           % (len(files), lock.full_id, prefix, str(exc).strip())) from exc
     _record_origins(prefix, files)
 
@@ -68,8 +57,7 @@ def install_conda(lock: Lock, paths: Sequence[Path], prefix: Path, cache: LocalC
 def _record_origins(prefix: Path, files: Sequence[LockedFile]) -> None:
     """conda-meta/<name>-<version>-<build>.json: the lock's URL, not the cache path."""
     by_filename = {f.filename: f for f in files}
-    meta = prefix / "conda-meta"
-    for record_path in sorted(meta.glob("*.json")):
+    for record_path in sorted((prefix / "conda-meta").glob("*.json")):
         try:
             data = json.loads(record_path.read_text())
         except ValueError:
@@ -78,7 +66,5 @@ def _record_origins(prefix: Path, files: Sequence[LockedFile]) -> None:
         if file is None:
             continue
         data["url"] = file.url
-        data["channel"] = _channel_of(file.url)
-        tmp = record_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-        tmp.replace(record_path)
+        data["channel"] = channel_of(file.url)
+        write_text(record_path, json.dumps(data, indent=2, sort_keys=True))

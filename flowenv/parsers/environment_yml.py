@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import List, Mapping, Optional, Tuple
 
 from ..errors import SpecError
 from ..spec import Spec, canonical_requirement, python_specifier
-from .requirements_txt import PipOptions, expand_env, apply_option
+from .requirements_txt import PipOptions, apply_option
+from .source import expand_env, read_text
 
 __all__ = ["parse_environment_file", "conda_match_spec"]
 
@@ -89,10 +90,7 @@ def _python_constraint(version: str, where: str, entry: str) -> Optional[str]:
 def _read(path: Path):
     import yaml
 
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError("Cannot read environment file %s: %s" % (path, exc.strerror)) from exc
+    text = read_text(path, "environment file")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -105,7 +103,9 @@ def _read(path: Path):
     return data
 
 
-def parse_environment_file(path, python: Optional[str] = None) -> Spec:
+def parse_environment_file(path, python: Optional[str] = None,
+                           environ: Mapping[str, str] = None) -> Spec:
+    environ = environ or {}
     path = Path(path)
     data = _read(path)
     unknown = sorted(set(data) - {"channels", "dependencies", *_IGNORED_KEYS})
@@ -121,7 +121,10 @@ def parse_environment_file(path, python: Optional[str] = None) -> Spec:
         where = "%s, channel %r" % (path, channel)
         if not isinstance(channel, str) or not channel.strip() or any(c.isspace() for c in channel.strip()):
             raise SpecError("%s: a channel is a name or a URL" % where)
-        channel = expand_env(channel.strip(), where)
+        try:
+            channel = expand_env(channel.strip(), environ)
+        except SpecError as exc:
+            raise exc.within(entry=where) from None
         if channel == "nodefaults":
             continue
         if channel == "defaults":
@@ -131,7 +134,7 @@ def parse_environment_file(path, python: Optional[str] = None) -> Spec:
 
     conda: List[str] = []
     python_constraint: Optional[str] = None
-    pip = PipOptions()
+    pip = PipOptions(environ)
     dependencies = data.get("dependencies") or []
     if not isinstance(dependencies, list):
         raise SpecError("%s: 'dependencies' must be a list" % path)
@@ -182,7 +185,10 @@ def _pip_section(lines, path: Path, out: PipOptions) -> None:
         if not isinstance(line, str) or not line.strip():
             raise SpecError("%s: expected a requirement such as 'requests>=2'" % where)
         line = line.strip()
-        if line.startswith("-"):
-            apply_option(line, path, where, out, seen={path.resolve()})
-        else:
-            out.pypi.append(canonical_requirement(expand_env(line, where), where))
+        try:
+            if line.startswith("-"):
+                apply_option(line, path, out, seen={path.resolve()})
+            else:
+                out.pypi.append(canonical_requirement(expand_env(line, out.environ)))
+        except SpecError as exc:
+            raise exc.within(entry=where) from None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping, Optional
 
 from ..errors import SpecError
 from ..spec import Spec, canonical_requirement
+from .source import read_text
 
 try:
     import tomllib
@@ -13,17 +15,25 @@ except ImportError:  # Python < 3.11
     import tomli as tomllib
 
 
-def parse_pyproject(path, python=None) -> Spec:
+def parse_pyproject(path, python: Optional[str] = None, environ: Mapping[str, str] = None) -> Spec:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise SpecError("Cannot read %s: %s" % (path, exc.strerror)) from exc
+        data = tomllib.loads(read_text(path, "pyproject.toml"))
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError("%s is not valid TOML: %s" % (path, exc)) from exc
+        raise SpecError("this is not valid TOML: %s" % exc, file=str(path)) from exc
     project = data.get("project")
     if not isinstance(project, dict):
-        raise SpecError("%s has no [project] table with dependencies" % path)
+        raise SpecError("there is no [project] table with dependencies", file=str(path))
     deps = project.get("dependencies") or []
-    reqs = [canonical_requirement(d, "%s, [project] dependencies" % path) for d in deps]
-    return Spec(python=python or project.get("requires-python"), pypi=tuple(reqs), origin=str(path))
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise SpecError("[project] dependencies must be a list of requirement strings, "
+                        "such as [\"requests>=2\"]", file=str(path))
+    requires_python = project.get("requires-python")
+    if requires_python is not None and not isinstance(requires_python, str):
+        raise SpecError("[project] requires-python must be a string such as \">=3.10\"",
+                        file=str(path))
+    try:
+        reqs = [canonical_requirement(d, "[project] dependencies") for d in deps]
+        return Spec(python=python or requires_python, pypi=tuple(reqs), origin=str(path))
+    except SpecError as exc:
+        raise exc.within(file=str(path)) from None

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Mapping, Optional
 
 from ..errors import SpecError
 from ..spec import Spec, canonical_requirement
+from .source import expand_env, read_text
 
-_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 
 
 class PipOptions:
     """What a pip requirements list collects: requirements, constraints, index options."""
 
-    def __init__(self):
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
         self.pypi: List[str] = []
         self.constraints: List[str] = []
         self.index_url: Optional[str] = None
@@ -32,11 +32,15 @@ class PipOptions:
                 "find_links": tuple(self.find_links), "pre": self.pre}
 
 
-def parse_requirements_file(path, python: Optional[str] = None) -> Spec:
+def parse_requirements_file(path, python: Optional[str] = None,
+                            environ: Mapping[str, str] = None) -> Spec:
     path = Path(path)
-    collected = PipOptions()
+    collected = PipOptions(environ or {})
     _parse_into(path, collected, seen=set(), as_constraint=False)
-    return Spec(python=python, origin=str(path), **collected.spec_fields())
+    try:
+        return Spec(python=python, origin=str(path), **collected.spec_fields())
+    except SpecError as exc:
+        raise exc.within(file=str(path)) from None
 
 
 def _logical_lines(text: str):
@@ -57,42 +61,31 @@ def _logical_lines(text: str):
         yield start, buffer.strip()
 
 
-def expand_env(value: str, where: str) -> str:
-    def sub(match):
-        name = match.group(1)
-        if name not in os.environ:
-            raise SpecError("%s: environment variable %s is not set" % (where, name))
-        return os.environ[name]
-
-    return _ENV_VAR.sub(sub, value)
-
-
 def _parse_into(path: Path, out: PipOptions, seen: set, as_constraint: bool):
     real = path.resolve()
     if real in seen:
         return
     seen.add(real)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError("Cannot read requirements file %s: %s" % (path, exc.strerror)) from exc
+    text = read_text(path)
     for number, line in _logical_lines(text):
-        where = "%s, line %d" % (path, number)
-        # pip-compile --generate-hashes output: flowenv pins its own sha256s.
-        line = re.sub(r"\s--hash[= ]\S+", "", line).strip()
-        if line.startswith("-"):
-            apply_option(line, path, where, out, seen)
-        elif as_constraint:
-            out.constraints.append(canonical_requirement(expand_env(line, where), where))
-        else:
-            out.pypi.append(canonical_requirement(expand_env(line, where), where))
+        try:
+            # pip-compile --generate-hashes output: flowenv pins its own sha256s.
+            line = re.sub(r"\s--hash[= ]\S+", "", line).strip()
+            if line.startswith("-"):
+                apply_option(line, path, out, seen)
+            elif as_constraint:
+                out.constraints.append(canonical_requirement(expand_env(line, out.environ)))
+            else:
+                out.pypi.append(canonical_requirement(expand_env(line, out.environ)))
+        except SpecError as exc:
+            raise exc.within(file=str(path), line=number) from None
 
 
-def apply_option(line: str, path: Path, where: str, out: PipOptions, seen: set):
+def apply_option(line: str, path: Path, out: PipOptions, seen: set):
     try:
         words = shlex.split(line)
     except ValueError as exc:
-        raise SpecError("%s: cannot parse %r (%s)" % (where, line, exc)) from exc
+        raise SpecError("cannot parse %r (%s)" % (line, exc)) from exc
     flag, rest = words[0], words[1:]
     if "=" in flag and flag.startswith("--"):
         flag, value = flag.split("=", 1)
@@ -102,8 +95,8 @@ def apply_option(line: str, path: Path, where: str, out: PipOptions, seen: set):
 
     def value() -> str:
         if len(rest) != 1:
-            raise SpecError("%s: %s takes exactly one value" % (where, flag))
-        return expand_env(rest[0], where)
+            raise SpecError("%s takes exactly one value" % flag)
+        return expand_env(rest[0], out.environ)
 
     if flag in ("-r", "--requirement", "-c", "--constraint"):
         included = path.parent / value()
@@ -122,13 +115,9 @@ def apply_option(line: str, path: Path, where: str, out: PipOptions, seen: set):
     elif flag in ("--only-binary", "--prefer-binary", "--no-cache-dir"):
         pass  # flowenv always installs wheels; these change nothing for it
     elif flag in ("-e", "--editable"):
-        raise SpecError(
-            "%s: editable requirements cannot be shared through a named environment; "
-            "build a wheel and list it instead" % where
-        )
+        raise SpecError("editable requirements cannot be shared through a named environment",
+                        hint="Build a wheel and list it instead.")
     else:
         raise SpecError(
-            "%s: option %s is not supported in requirements files read by flowenv "
-            "(supported: -r, -c, -i/--index-url, --extra-index-url, -f/--find-links, --pre)"
-            % (where, flag)
-        )
+            "option %s is not supported in requirements files read by flowenv" % flag,
+            hint="Supported: -r, -c, -i/--index-url, --extra-index-url, -f/--find-links, --pre.")

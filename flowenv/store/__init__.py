@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import StoreError
+from ..settings import Settings
 from .aliases import AliasBook, AliasRecord
 from .blobs import BlobStore, Key
 from .envs import EnvRecords
@@ -15,26 +16,31 @@ STORE_LAYOUT = Key("v1")
 __all__ = ["Store", "open_blob_store", "BlobStore", "Key", "AliasRecord"]
 
 
-def open_blob_store(url: str) -> BlobStore:
+def open_blob_store(url: str, settings: Settings = None) -> BlobStore:
     """A BlobStore for a local folder, s3://, gs:// or azure:// URL."""
+    settings = settings or Settings()
+    if not isinstance(url, str) or not url.strip():
+        raise StoreError("no store location given", setting="FLOWENV_STORE")
     scheme = url.split("://", 1)[0] if "://" in url else "file"
     if scheme == "file":
         from .local import LocalBlobStore
 
-        return LocalBlobStore(url[len("file://"):] if url.startswith("file://") else url)
+        return LocalBlobStore(url[len("file://"):] if url.startswith("file://") else url,
+                              lock_timeout=settings.lock_timeout)
     if scheme == "s3":
         from .s3 import S3BlobStore
 
-        return S3BlobStore.from_url(url)
+        return S3BlobStore.from_url(url, settings=settings)
     if scheme in ("gs", "gcs"):
         from .gcs import GCSBlobStore
 
-        return GCSBlobStore.from_url(url)
+        return GCSBlobStore.from_url("gs://" + url.split("://", 1)[1], settings=settings)
     if scheme in ("azure", "az"):
         from .azure import AzureBlobStore
 
-        return AzureBlobStore.from_url(url)
-    raise StoreError("Unsupported store URL %r: use a folder, s3://, gs:// or azure://" % url)
+        return AzureBlobStore.from_url("azure://" + url.split("://", 1)[1], settings=settings)
+    raise StoreError("unsupported store URL %r" % url,
+                     hint="Use a folder, s3://, gs:// or azure://.")
 
 
 @dataclass
@@ -45,8 +51,8 @@ class Store:
     aliases: AliasBook
 
     @classmethod
-    def open(cls, url: str) -> "Store":
-        return cls.over(open_blob_store(url))
+    def open(cls, url: str, settings: Settings = None) -> "Store":
+        return cls.over(open_blob_store(url, settings))
 
     @classmethod
     def over(cls, blobs: BlobStore) -> "Store":

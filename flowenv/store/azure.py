@@ -1,91 +1,68 @@
 """A BlobStore in an Azure Blob Storage container, using If-None-Match and If-Match.
 
 Connection, first found wins:
-1. FLOWENV_AZURE_CONNECTION_STRING: a storage connection string (Azurite's dev account in
-   tests, or an account key / SAS connection string);
-2. METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT (or Metaflow's configuration) with
+1. the setting FLOWENV_AZURE_CONNECTION_STRING: a storage connection string (Azurite's dev
+   account in tests, or an account key / SAS connection string);
+2. the setting METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT (Metaflow's own) with
    azure-identity's DefaultAzureCredential, as Metaflow itself does.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Iterator, Optional, Tuple
-from urllib.parse import urlparse
 
 from ..errors import StoreError
-from .blobs import BlobStore, Key
-
-CONNECTION_STRING_ENV = "FLOWENV_AZURE_CONNECTION_STRING"
-ENDPOINT_ENV = "METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT"
+from ..settings import Settings
+from .blobs import Key
+from .cloud import CloudBlobStore
 
 
 def _blob_sdk():
     try:
         import azure.storage.blob as blob_sdk
     except ImportError as exc:
-        raise StoreError(
-            "The Azure store needs azure-storage-blob: pip install 'flowenv[azure]'"
-        ) from exc
+        raise StoreError("the Azure store needs azure-storage-blob",
+                         hint="pip install 'flowenv[azure]'") from exc
     return blob_sdk
 
 
-def _metaflow_setting(name: str) -> Optional[str]:
-    try:
-        from metaflow import metaflow_config
-    except Exception:  # Metaflow absent or half-imported: the env var is then all we have
-        return None
-    return getattr(metaflow_config, name, None) or None
-
-
-def _make_service_client(url: str):
+def _make_service_client(url: str, settings: Settings):
     blob_sdk = _blob_sdk()
-    connection_string = os.environ.get(CONNECTION_STRING_ENV)
-    if connection_string:
-        return blob_sdk.BlobServiceClient.from_connection_string(connection_string)
-    endpoint = os.environ.get(ENDPOINT_ENV) or _metaflow_setting(
-        "AZURE_STORAGE_BLOB_SERVICE_ENDPOINT"
-    )
-    if not endpoint:
+    if settings.azure_connection_string:
+        return blob_sdk.BlobServiceClient.from_connection_string(settings.azure_connection_string)
+    if not settings.azure_endpoint:
         raise StoreError(
-            "No Azure Blob endpoint for %s: set %s (with credentials from "
-            "azure-identity) or %s" % (url, ENDPOINT_ENV, CONNECTION_STRING_ENV)
-        )
+            "no Azure Blob endpoint for %s" % url,
+            hint="Set METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT (with credentials from "
+                 "azure-identity) or FLOWENV_AZURE_CONNECTION_STRING.")
     try:
         from azure.identity import DefaultAzureCredential
     except ImportError as exc:
         raise StoreError(
-            "The Azure store at %s uses %s and needs azure-identity for credentials: "
-            "pip install azure-identity, or set %s"
-            % (url, ENDPOINT_ENV, CONNECTION_STRING_ENV)
+            "the Azure store at %s uses an endpoint and needs azure-identity for credentials"
+            % url, hint="pip install azure-identity, or set FLOWENV_AZURE_CONNECTION_STRING."
         ) from exc
     return blob_sdk.BlobServiceClient(
-        account_url=endpoint,
+        account_url=settings.azure_endpoint,
         credential=DefaultAzureCredential(exclude_interactive_browser_credential=True),
     )
 
 
-class AzureBlobStore(BlobStore):
-    def __init__(self, container: str, prefix: str = "", client=None):
-        """`client` is a BlobServiceClient; None builds one from the environment."""
-        if not container:
-            raise StoreError(
-                "An Azure store needs a container, as in azure://container/prefix"
-            )
-        self.prefix = prefix.strip("/")
-        self.url = (
-            "azure://%s/%s" % (container, self.prefix) if self.prefix else "azure://" + container
-        )
+class AzureBlobStore(CloudBlobStore):
+    SCHEME, SERVICE, CONTAINER = "azure", "Azure", "container"
+
+    def __init__(self, container: str, prefix: str = "", client=None, settings: Settings = None):
+        """`client` is a BlobServiceClient; None builds one from the settings."""
+        super().__init__(container, prefix)
         _blob_sdk()
         if client is None:
             try:
-                client = _make_service_client(self.url)
+                client = _make_service_client(self.url, settings or Settings())
             except StoreError:
                 raise
             except Exception as exc:
-                raise StoreError(
-                    "Cannot create an Azure Blob client for %s: %s" % (self.url, exc)
-                ) from exc
+                raise StoreError("cannot create an Azure Blob client for %s: %s"
+                                 % (self.url, exc)) from exc
         from azure.core import MatchConditions
         from azure.core import exceptions
 
@@ -95,23 +72,11 @@ class AzureBlobStore(BlobStore):
         self._if_not_modified = MatchConditions.IfNotModified
 
     @classmethod
-    def from_url(cls, url: str, client=None) -> "AzureBlobStore":
-        parsed = urlparse(url)
-        if parsed.scheme != "azure" or not parsed.netloc:
-            raise StoreError(
-                "Not an Azure URL: %r (expected azure://container/prefix)" % url
-            )
-        return cls(parsed.netloc, parsed.path, client=client)
-
-    def _name(self, key: Key) -> str:
-        return "%s/%s" % (self.prefix, key.path) if self.prefix else key.path
+    def from_url(cls, url: str, client=None, settings: Settings = None) -> "AzureBlobStore":
+        return cls(*cls.parse_url(url), client=client, settings=settings)
 
     def _blob(self, key: Key):
         return self.container.get_blob_client(self._name(key))
-
-    def _fail(self, operation: str, key: Optional[Key], exc: Exception) -> StoreError:
-        where = "%s/%s" % (self.url, key.path) if key is not None else self.url
-        return StoreError("Azure %s of %s failed: %s" % (operation, where, exc))
 
     def get(self, key: Key) -> Optional[Tuple[bytes, str]]:
         try:
@@ -164,28 +129,8 @@ class AzureBlobStore(BlobStore):
     def compare_and_swap(self, key: Key, data: bytes, etag: Optional[str]) -> bool:
         if etag is None:
             return self._conditional_put("compare_and_swap", key, data, overwrite=False)
-        return self._conditional_put(
-            "compare_and_swap",
-            key,
-            data,
-            overwrite=True,
-            etag=etag,
-            match_condition=self._if_not_modified,
-        )
-
-    def list(self, prefix: Key) -> Iterator[Key]:
-        start = self._name(prefix) + "/"
-        strip = len(self.prefix) + 1 if self.prefix else 0
-        try:
-            for item in self.container.list_blobs(name_starts_with=start):
-                try:
-                    yield Key(item.name[strip:])
-                except StoreError:
-                    continue  # an object no flowenv key can name: not ours
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise self._fail("list", prefix, exc) from exc
+        return self._conditional_put("compare_and_swap", key, data, overwrite=True, etag=etag,
+                                     match_condition=self._if_not_modified)
 
     def put_file(self, key: Key, path: str) -> None:
         with open(path, "rb") as f:
@@ -194,30 +139,23 @@ class AzureBlobStore(BlobStore):
             except Exception as exc:
                 raise self._fail("put_file", key, exc) from exc
 
-    def get_file(self, key: Key, path: str) -> bool:
-        partial = path + ".part"
+    def _list_names(self, start: str) -> Iterator[str]:
+        for item in self.container.list_blobs(name_starts_with=start):
+            yield item.name
+
+    def _download(self, key: Key, path: str) -> bool:
         try:
             downloader = self._blob(key).download_blob()
-            with open(partial, "wb") as f:
+            with open(path, "wb") as f:
                 downloader.readinto(f)
+            return True
         except self._exc.ResourceNotFoundError as exc:
-            _remove(partial)
             if _container_missing(exc):
                 raise self._fail("get_file", key, exc) from exc
             return False
         except Exception as exc:
-            _remove(partial)
             raise self._fail("get_file", key, exc) from exc
-        os.replace(partial, path)
-        return True
 
 
 def _container_missing(exc) -> bool:
     return getattr(exc, "error_code", None) == "ContainerNotFound"
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

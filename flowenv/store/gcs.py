@@ -6,14 +6,13 @@ not exist". With STORAGE_EMULATOR_HOST set (a test server), the client is anonym
 
 from __future__ import annotations
 
-import os
 from typing import Iterator, Optional, Tuple
-from urllib.parse import urlparse
 
 from ..errors import StoreError
-from .blobs import BlobStore, Key
+from ..settings import Settings
+from .blobs import Key
+from .cloud import CloudBlobStore
 
-EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 _EMULATOR_PROJECT = "flowenv-test"
 
 
@@ -21,60 +20,43 @@ def _storage():
     try:
         from google.cloud import storage
     except ImportError as exc:
-        raise StoreError(
-            "The GCS store needs google-cloud-storage: pip install 'flowenv[gcs]'"
-        ) from exc
+        raise StoreError("the GCS store needs google-cloud-storage",
+                         hint="pip install 'flowenv[gcs]'") from exc
     return storage
 
 
-def _make_client():
+def _make_client(settings: Settings):
     storage = _storage()
-    if os.environ.get(EMULATOR_ENV):
+    if settings.gcs_emulator_host:
         from google.auth.credentials import AnonymousCredentials
 
-        project = os.environ.get("GOOGLE_CLOUD_PROJECT") or _EMULATOR_PROJECT
-        return storage.Client(project=project, credentials=AnonymousCredentials())
-    return storage.Client()
+        return storage.Client(project=settings.gcs_project or _EMULATOR_PROJECT,
+                              credentials=AnonymousCredentials(),
+                              client_options={"api_endpoint": settings.gcs_emulator_host})
+    return storage.Client(project=settings.gcs_project)
 
 
-def _exceptions():
-    from google.api_core import exceptions
+class GCSBlobStore(CloudBlobStore):
+    SCHEME, SERVICE, CONTAINER = "gs", "GCS", "bucket"
 
-    return exceptions
-
-
-class GCSBlobStore(BlobStore):
-    def __init__(self, bucket: str, prefix: str = "", client=None):
-        if not bucket:
-            raise StoreError("A GCS store needs a bucket, as in gs://bucket/prefix")
-        self.prefix = prefix.strip("/")
-        self.url = "gs://%s/%s" % (bucket, self.prefix) if self.prefix else "gs://" + bucket
+    def __init__(self, bucket: str, prefix: str = "", client=None, settings: Settings = None):
+        super().__init__(bucket, prefix)
         if client is None:
             try:
-                client = _make_client()
+                client = _make_client(settings or Settings())
             except StoreError:
                 raise
             except Exception as exc:
-                raise StoreError(
-                    "Cannot create a GCS client for %s: %s" % (self.url, exc)
-                ) from exc
+                raise StoreError("cannot create a GCS client for %s: %s" % (self.url, exc)) from exc
+        from google.api_core import exceptions
+
         self.client = client
         self.bucket = client.bucket(bucket)
-        self._exc = _exceptions()
+        self._exc = exceptions
 
     @classmethod
-    def from_url(cls, url: str, client=None) -> "GCSBlobStore":
-        parsed = urlparse(url)
-        if parsed.scheme != "gs" or not parsed.netloc:
-            raise StoreError("Not a GCS URL: %r (expected gs://bucket/prefix)" % url)
-        return cls(parsed.netloc, parsed.path, client=client)
-
-    def _name(self, key: Key) -> str:
-        return "%s/%s" % (self.prefix, key.path) if self.prefix else key.path
-
-    def _fail(self, operation: str, key: Optional[Key], exc: Exception) -> StoreError:
-        where = "%s/%s" % (self.url, key.path) if key is not None else self.url
-        return StoreError("GCS %s of %s failed: %s" % (operation, where, exc))
+    def from_url(cls, url: str, client=None, settings: Settings = None) -> "GCSBlobStore":
+        return cls(*cls.parse_url(url), client=client, settings=settings)
 
     def get(self, key: Key) -> Optional[Tuple[bytes, str]]:
         blob = self.bucket.blob(self._name(key))
@@ -124,42 +106,21 @@ class GCSBlobStore(BlobStore):
             return False
         return self._conditional_put("compare_and_swap", key, data, generation)
 
-    def list(self, prefix: Key) -> Iterator[Key]:
-        start = self._name(prefix) + "/"
-        strip = len(self.prefix) + 1 if self.prefix else 0
-        try:
-            for blob in self.client.list_blobs(self.bucket, prefix=start):
-                try:
-                    yield Key(blob.name[strip:])
-                except StoreError:
-                    continue  # an object no flowenv key can name: not ours
-        except StoreError:
-            raise
-        except Exception as exc:
-            raise self._fail("list", prefix, exc) from exc
-
     def put_file(self, key: Key, path: str) -> None:
         try:
             self.bucket.blob(self._name(key)).upload_from_filename(path)
         except Exception as exc:
             raise self._fail("put_file", key, exc) from exc
 
-    def get_file(self, key: Key, path: str) -> bool:
-        partial = path + ".part"
+    def _list_names(self, start: str) -> Iterator[str]:
+        for blob in self.client.list_blobs(self.bucket, prefix=start):
+            yield blob.name
+
+    def _download(self, key: Key, path: str) -> bool:
         try:
-            self.bucket.blob(self._name(key)).download_to_filename(partial)
+            self.bucket.blob(self._name(key)).download_to_filename(path)
+            return True
         except self._exc.NotFound:
-            _remove(partial)
             return False
         except Exception as exc:
-            _remove(partial)
             raise self._fail("get_file", key, exc) from exc
-        os.replace(partial, path)
-        return True
-
-
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

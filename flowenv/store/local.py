@@ -1,25 +1,31 @@
-"""A BlobStore in a local folder: atomic renames, O_EXCL creation and flock for CAS."""
+"""A BlobStore in a local folder: atomic renames, link-based put-if-absent and flock for
+compare-and-swap. Files are readable by everyone, so teammates can share the folder."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Iterator, Optional, Tuple
 
-from ..errors import StoreError
+from ..atomic import FILE_MODE, TEMP_PREFIX, copy_file, os_error, temporary_file, write_bytes
+from ..errors import FlowenvError, StoreError
+from ..filelock import DEFAULT_TIMEOUT, file_lock
 from .blobs import BlobStore, Key
 
 _LOCK_SUFFIX = ".flowenv-cas-lock"
 
 
+def _store_error(exc: OSError, what: str, path) -> StoreError:
+    error = os_error(exc, what, path)
+    return StoreError(error.what, hint=error.hint)
+
+
 class LocalBlobStore(BlobStore):
-    def __init__(self, root):
+    def __init__(self, root, lock_timeout: float = DEFAULT_TIMEOUT):
         self.root = Path(root)
         self.url = str(self.root)
+        self.lock_timeout = lock_timeout
 
     def _path(self, key: Key) -> Path:
         return self.root / key.path
@@ -27,69 +33,77 @@ class LocalBlobStore(BlobStore):
     def get(self, key: Key) -> Optional[Tuple[bytes, str]]:
         try:
             data = self._path(key).read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
-            raise StoreError("Cannot read %s: %s" % (self._path(key), exc)) from exc
+            raise _store_error(exc, "read", self._path(key)) from exc
         return data, hashlib.sha256(data).hexdigest()
 
     def exists(self, key: Key) -> bool:
         return self._path(key).is_file()
 
-    def _temp(self, target: Path, data: bytes = None, source: str = None) -> str:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as f:
-            if source is not None:
-                with open(source, "rb") as src:
-                    shutil.copyfileobj(src, f)
-            else:
-                f.write(data)
-        return tmp
-
     def put(self, key: Key, data: bytes) -> None:
-        target = self._path(key)
-        os.replace(self._temp(target, data), target)
+        try:
+            write_bytes(self._path(key), data)
+        except OSError as exc:
+            raise _store_error(exc, "write", self._path(key)) from exc
 
     def put_file(self, key: Key, path: str) -> None:
-        target = self._path(key)
-        os.replace(self._temp(target, source=path), target)
+        try:
+            copy_file(path, self._path(key))
+        except OSError as exc:
+            raise _store_error(exc, "write", self._path(key)) from exc
 
     def get_file(self, key: Key, path: str) -> bool:
         source = self._path(key)
         if not source.is_file():
             return False
-        shutil.copyfile(source, path)
+        try:
+            copy_file(source, path)
+        except OSError as exc:
+            raise _store_error(exc, "copy %s to" % source, path) from exc
         return True
 
     def put_if_absent(self, key: Key, data: bytes) -> bool:
         target = self._path(key)
-        tmp = self._temp(target, data)
         try:
-            os.link(tmp, target)  # atomic, and fails if the target exists
-            return True
-        except FileExistsError:
-            return False
-        finally:
-            os.unlink(tmp)
+            with temporary_file(target) as tmp:
+                with open(tmp, "wb") as f:
+                    f.write(data)
+                os.chmod(tmp, FILE_MODE)
+                try:
+                    os.link(tmp, target)  # atomic, and fails if the target exists
+                    return True
+                except FileExistsError:
+                    return False
+        except OSError as exc:
+            raise _store_error(exc, "write", target) from exc
 
     def compare_and_swap(self, key: Key, data: bytes, etag: Optional[str]) -> bool:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
         # The lock file lives beside the object; flock dies with its holder.
-        with open(str(target) + _LOCK_SUFFIX, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            current = self.get(key)
-            if (current[1] if current else None) != etag:
-                return False
-            self.put(key, data)
-            return True
+        try:
+            with file_lock(Path(str(target) + _LOCK_SUFFIX), "updating %s" % target,
+                           timeout=self.lock_timeout):
+                current = self.get(key)
+                if (current[1] if current else None) != etag:
+                    return False
+                self.put(key, data)
+                return True
+        except StoreError:
+            raise
+        except FlowenvError as exc:
+            raise StoreError(exc.what, hint=exc.hint, setting=exc.setting) from exc
 
     def list(self, prefix: Key) -> Iterator[Key]:
         base = self._path(prefix)
         for folder, _dirs, files in os.walk(base):
             for name in files:
-                if name.startswith(".tmp-") or name.endswith(_LOCK_SUFFIX):
+                if name.startswith(TEMP_PREFIX) or name.endswith(_LOCK_SUFFIX):
                     continue
                 rel = os.path.relpath(os.path.join(folder, name), self.root)
-                yield Key(rel.replace(os.sep, "/"))
+                try:
+                    yield Key(rel.replace(os.sep, "/"))
+                except StoreError:
+                    continue  # a file no flowenv key can name: not ours
+

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from ..atomic import temporary_file
 from ..errors import IntegrityError
-from ..fetch import verified_move
 from ..lock import LockedFile
+from ..verify import verified_move
 from .blobs import BlobStore, Key
+
+REPAIR = ("Repair it from a machine that can reach the package index: metaflow environment "
+          "resolve --force (same requirements) uploads every package again.")
 
 
 class PackageStore:
@@ -29,21 +31,10 @@ class PackageStore:
 
     def download(self, file: LockedFile, dest: Path) -> None:
         """Copy the stored blob to dest, verified; a missing or altered blob is an error."""
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-")
-        os.close(fd)
-        if not self.blobs.get_file(self.key(file.sha256), tmp):
-            os.unlink(tmp)
-            raise IntegrityError(
-                "Package %s %s (%s) is missing from the store at %s. Re-publish the "
-                "environment from a machine that has it: metaflow environment resolve --force"
-                % (file.name, file.version, file.filename, self.blobs.url)
-            )
-        try:
-            verified_move(tmp, dest, file, "the store at %s" % self.blobs.url)
-        except IntegrityError as exc:
-            raise IntegrityError(
-                "%s The store's copy is damaged: repair it from a machine that can reach the "
-                "package index with: metaflow environment resolve --force (same requirements), "
-                "which uploads every package again." % str(exc).split(": the file was")[0]
-            ) from None
+        where = "%s %s (%s)" % (file.name, file.version, file.filename)
+        with temporary_file(dest) as tmp:
+            if not self.blobs.get_file(self.key(file.sha256), str(tmp)):
+                raise IntegrityError("it is missing from the store at %s" % self.blobs.url,
+                                     package=where, hint=REPAIR)
+            verified_move(tmp, dest, file.sha256, where, "the store at %s" % self.blobs.url,
+                          hint=REPAIR)

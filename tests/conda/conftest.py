@@ -23,6 +23,7 @@ from tests.wheelhouse import DEFAULT_PACKAGES, build_index  # noqa: E402
 
 from flowenv.cache import LocalCache  # noqa: E402
 from flowenv.environments import Environments  # noqa: E402
+from flowenv.settings import Settings  # noqa: E402
 from flowenv.store import Store  # noqa: E402
 
 PYTHON_MINOR = "%d.%d" % sys.version_info[:2]
@@ -73,7 +74,8 @@ def store(tmp_path) -> Store:
 
 @pytest.fixture
 def envs(store, cache_dir) -> Environments:
-    return Environments(store, LocalCache(cache_dir))
+    """Settings from this test's environment, as an edge would read them."""
+    return Environments(store, LocalCache(cache_dir), settings=Settings.load())
 
 
 @pytest.fixture

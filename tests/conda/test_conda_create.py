@@ -136,11 +136,10 @@ def test_conda_spec_on_a_pypi_base_keeps_python_and_pins(envs, pypi_fields):
     assert versions(envs.create(ext), "condalib", "alpha") == {"condalib": "1.0", "alpha": "1.0.0"}
 
 
-def test_channel_prefixed_spec_is_checked_against_base_pins(conda_base):
-    from flowenv.resolve.conda import _check_against_base
-
-    pins = conda_base.by_kind("conda")
-    _check_against_base(["otherchan::condalib >=1"], pins, "step", conda_base.full_id)
+def test_channel_prefixed_spec_is_checked_against_base_pins(envs, conda_base):
     with pytest.raises(ResolveError) as err:
-        _check_against_base(["otherchan::condalib 2.0"], pins, "step", conda_base.full_id)
-    assert "otherchan::condalib 2.0" in str(err.value) and "condalib 1.0" in str(err.value)
+        envs.solve_only(Spec(conda=("otherchan::condalib 2.0",), base=conda_base.full_id,
+                             origin="step x"))
+    message = str(err.value)
+    assert "otherchan::condalib 2.0" in message and "condalib 1.0" in message
+    assert "step x" in message

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from flowenv.conda.match_specs import python_match_spec
+from flowenv.conda.virtual_packages import virtual_packages
 from flowenv.errors import ResolveError
 from flowenv.lock import Lock
 from flowenv.platforms import host_platform
-from flowenv.resolve.conda import python_match_spec, solve_conda, virtual_packages
+from flowenv.settings import Settings
 from flowenv.spec import Spec
 
 from tests.conda.conftest import PYTHON_FULL, PYTHON_MINOR
@@ -19,6 +21,17 @@ linux_only = pytest.mark.skipif(not HOST.startswith("linux"), reason="test chann
 
 def names(lock):
     return {f.name: f.version for f in lock.files}
+
+
+@pytest.fixture
+def solve_conda(envs):
+    """Solve without publishing, with the settings of the test's environment now."""
+
+    def solve(spec, platform, base=None):
+        envs.settings = Settings.load()
+        return envs.solve_only(spec, platform)
+
+    return solve
 
 
 @pytest.mark.parametrize("constraint, expected", [
@@ -50,7 +63,7 @@ def test_latest_version_and_dependencies(envs):
     assert names(lock) == {"python": PYTHON_FULL, "condalib": "2.0", "condadep": "2.0"}
 
 
-def test_launching_python_is_the_default(channels):
+def test_launching_python_is_the_default(solve_conda):
     # 3.99.0 is in the channel too; without a python request the launching minor wins.
     lock = solve_conda(Spec(conda=("condalib",)), HOST, None)
     assert lock.python == PYTHON_FULL
@@ -59,25 +72,25 @@ def test_launching_python_is_the_default(channels):
     assert lock.python == "3.99.0"
 
 
-def test_python_requested_as_a_conda_package():
+def test_python_requested_as_a_conda_package(solve_conda):
     lock = solve_conda(Spec(conda=("python >=3.99",)), HOST, None)
     assert lock.python == "3.99.0"
 
 
-def test_spec_channels_override_the_default(channels, monkeypatch):
+def test_spec_channels_override_the_default(channels, monkeypatch, solve_conda):
     monkeypatch.setenv("FLOWENV_CONDA_CHANNELS", channels["root"].as_uri() + "/nowhere")
     lock = solve_conda(Spec(conda=("condalib 1.0",), channels=(channels["main"],)), HOST, None)
     assert names(lock)["condalib"] == "1.0"
     assert lock.spec["channels"] == [channels["main"]]
 
 
-def test_channel_prefix_uses_the_channel_alias():
+def test_channel_prefix_uses_the_channel_alias(solve_conda):
     lock = solve_conda(Spec.from_conda_libraries({"otherchan::condalib": ""}), HOST, None)
     assert names(lock)["condalib"] == "3.0"
     assert "/otherchan/" in [f for f in lock.files if f.name == "condalib"][0].url
 
 
-def test_foreign_platform_uses_documented_virtual_packages(monkeypatch):
+def test_foreign_platform_uses_documented_virtual_packages(monkeypatch, solve_conda):
     other = "osx-arm64" if HOST != "osx-arm64" else "linux-64"
     lock = solve_conda(Spec(conda=("condatool",), python=PYTHON_MINOR), other, None)
     assert lock.platform == other and names(lock)["condatool"] == "1.0"
@@ -99,7 +112,7 @@ def test_linux_foreign_defaults():
 
 
 @linux_only
-def test_host_virtual_packages_are_detected_and_overridable(monkeypatch):
+def test_host_virtual_packages_are_detected_and_overridable(monkeypatch, solve_conda):
     spec = Spec(conda=("needsnewglibc",), python=PYTHON_MINOR, origin="step gpu")
     with pytest.raises(ResolveError) as err:
         solve_conda(spec, HOST, None)

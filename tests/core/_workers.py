@@ -42,14 +42,14 @@ def create(store_dir, cache_dir, lock_json, builds_file, barrier, results):
     from flowenv.lock import Lock
     from flowenv.store import Store
 
-    real_build = creator._build
+    real_build = creator.Creator._build
 
     def counting_build(*args, **kwargs):
         with open(builds_file, "a") as f:
             f.write("%d\n" % os.getpid())
         return real_build(*args, **kwargs)
 
-    creator._build = counting_build
+    creator.Creator._build = counting_build
     envs = Environments(Store.open(store_dir), LocalCache(cache_dir))
     lock = Lock.from_json(lock_json)
     barrier.wait()

@@ -20,6 +20,7 @@ from tests.wheelhouse import build_index  # noqa: E402
 
 from flowenv.cache import LocalCache  # noqa: E402
 from flowenv.environments import Environments  # noqa: E402
+from flowenv.settings import Settings  # noqa: E402
 from flowenv.spec import Spec  # noqa: E402
 from flowenv.store import Store  # noqa: E402
 
@@ -72,4 +73,5 @@ def store(store_dir) -> Store:
 
 @pytest.fixture
 def envs(store, cache_dir) -> Environments:
-    return Environments(store, LocalCache(cache_dir))
+    """Settings from this test's environment, as an edge would read them."""
+    return Environments(store, LocalCache(cache_dir), settings=Settings.load())

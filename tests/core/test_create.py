@@ -69,9 +69,9 @@ def test_create_builds_an_env_with_the_pinned_versions(envs, lock):
 def test_second_create_is_a_no_op(envs, lock, monkeypatch):
     prefix = envs.create(lock)
     stamp = (prefix / COMPLETE_MARKER).stat().st_mtime_ns
-    import flowenv.create.pypi as create_pypi
+    from flowenv.uv_runner import UvRunner
 
-    monkeypatch.setattr(create_pypi, "uv_binary", lambda: pytest.fail("uv was called"))
+    monkeypatch.setattr(UvRunner, "run", lambda *a, **k: pytest.fail("uv was called"))
     start = time.monotonic()
     assert envs.create(lock) == prefix
     assert time.monotonic() - start < 0.1
@@ -123,7 +123,7 @@ def test_killed_lock_holder_does_not_block(envs, lock, tmp_path, monkeypatch):
             assert holder.is_alive() and time.monotonic() < deadline, "holder did not start"
             time.sleep(0.02)
         # While the holder lives, creation waits, then times out naming the knob.
-        monkeypatch.setenv("FLOWENV_LOCK_TIMEOUT", "0.3")
+        envs.creator.lock_timeout = 0.3
         with pytest.raises(LockTimeout) as err:
             envs.create(lock)
         assert "FLOWENV_LOCK_TIMEOUT" in str(err.value)
@@ -131,7 +131,7 @@ def test_killed_lock_holder_does_not_block(envs, lock, tmp_path, monkeypatch):
         os.kill(holder.pid, signal.SIGKILL)
         holder.join(timeout=10)
     assert holder.exitcode == -signal.SIGKILL
-    monkeypatch.setenv("FLOWENV_LOCK_TIMEOUT", "20")
+    envs.creator.lock_timeout = 20
     start = time.monotonic()
     prefix = envs.create(lock)
     assert time.monotonic() - start < 15

@@ -72,8 +72,7 @@ def test_pyenv_shims_are_skipped(tmp_path, monkeypatch):
     # would answer with a real version, so only the shim rule can keep it out.
     shim = _fake_python(tmp_path / "shims", "python3",
                         '#!/bin/sh\nexec "%s" "$@"\n' % os.path.realpath(sys.executable))
-    monkeypatch.setenv("FLOWENV_PYTHONS", str(shim))
-    paths = [i.path for i in InterpreterFinder(tmp_path / "cache.json").all()]
+    paths = [i.path for i in InterpreterFinder(tmp_path / "cache.json", [str(shim)]).all()]
     assert str(shim) not in paths
     assert os.path.realpath(str(shim)) not in paths
 
@@ -88,6 +87,6 @@ def test_flowenv_pythons_adds_interpreters(tmp_path, monkeypatch):
         os.link(real, other)
     except OSError:
         pytest.skip("cannot hard-link the interpreter into the temp dir")
-    monkeypatch.setenv("FLOWENV_PYTHONS", str(link_dir / "python3-*"))
-    found = {i.path: i.version for i in InterpreterFinder(tmp_path / "cache.json").all()}
+    finder = InterpreterFinder(tmp_path / "cache.json", [str(link_dir / "python3-*")])
+    found = {i.path: i.version for i in finder.all()}
     assert found.get(str(other)) == PYTHON_FULL

@@ -107,9 +107,9 @@ def test_list_aliases(store):
     store.aliases.set(Alias.parse("team/a:v1"), "r1", {"linux-64": fid(1)}, "ann")
     store.aliases.set(Alias.parse("team/b"), "r2", {"linux-64": fid(2)}, "ann")
     store.aliases.set(Alias.parse("other/c:v2"), "r3", {"linux-64": fid(3)}, "ann")
-    assert sorted(r.alias for r in store.aliases.list()) == [
+    assert sorted(r.alias for r in store.aliases.scan()) == [
         "other/c:v2", "team/a:v1", "team/b:latest"]
-    assert sorted(r.alias for r in store.aliases.list("team")) == ["team/a:v1", "team/b:latest"]
+    assert sorted(r.alias for r in store.aliases.scan("team")) == ["team/a:v1", "team/b:latest"]
 
 
 def test_alias_record_is_stored_as_versioned_json(store, store_dir):

@@ -53,19 +53,17 @@ def test_alias_errors_are_flowenv_errors():
         Alias.parse("Team/X")
 
 
-def test_expand_vars(monkeypatch):
-    monkeypatch.setenv("ENV_VERSION", "v7")
-    monkeypatch.setenv("RUN_ID", "856")
-    assert expand_vars("team/env:@{ENV_VERSION}", "step start") == "team/env:v7"
-    assert expand_vars("Flow/@{RUN_ID}/train-@{ENV_VERSION}", "x") == "Flow/856/train-v7"
-    assert expand_vars("no variables here", "x") == "no variables here"
-    assert Alias.parse(expand_vars("team/env:@{ENV_VERSION}", "x")).tag == "v7"
+def test_expand_vars():
+    environ = {"ENV_VERSION": "v7", "RUN_ID": "856"}
+    assert expand_vars("team/env:@{ENV_VERSION}", "step start", environ) == "team/env:v7"
+    assert expand_vars("Flow/@{RUN_ID}/train-@{ENV_VERSION}", "x", environ) == "Flow/856/train-v7"
+    assert expand_vars("no variables here", "x", environ) == "no variables here"
+    assert Alias.parse(expand_vars("team/env:@{ENV_VERSION}", "x", environ)).tag == "v7"
 
 
-def test_expand_unset_var_names_it(monkeypatch):
-    monkeypatch.delenv("FLOWENV_NOT_SET", raising=False)
+def test_expand_unset_var_names_it():
     with pytest.raises(SpecError) as err:
-        expand_vars("team/env:@{FLOWENV_NOT_SET}", "@named_env in step start")
+        expand_vars("team/env:@{FLOWENV_NOT_SET}", "@named_env in step start", {})
     message = str(err.value)
     assert "FLOWENV_NOT_SET" in message
     assert "@named_env in step start" in message
@@ -74,7 +72,7 @@ def test_expand_unset_var_names_it(monkeypatch):
 @pytest.mark.parametrize("text", ["team/env:@{}", "team/env:@{1X}", "team/env:@{A-B}"])
 def test_expand_invalid_var_reference(text):
     with pytest.raises(SpecError, match="not a valid environment variable"):
-        expand_vars(text, "x")
+        expand_vars(text, "x", {})
 
 
 def test_is_full_id():

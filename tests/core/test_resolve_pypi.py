@@ -13,8 +13,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-import flowenv.resolve.pypi as pypi_resolver
 from flowenv.errors import ResolveError
+from flowenv.uv_runner import UvRunner
 from flowenv.spec import Spec
 from tests.wheelhouse import build_index, make_wheel
 
@@ -25,7 +25,7 @@ def sha256_file(path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _broken_uv():
+def _broken_uv(*args, **kwargs):
     raise AssertionError("uv was called")
 
 
@@ -73,7 +73,7 @@ def test_full_id_follows_the_pins(envs, make_spec, tmp_path):
 def test_second_resolve_reuses_the_stored_resolution(envs, make_spec, monkeypatch):
     spec = make_spec("delta")
     first = envs.resolve(spec)
-    monkeypatch.setattr(pypi_resolver, "uv_binary", _broken_uv)
+    monkeypatch.setattr(UvRunner, "run", _broken_uv)
     start = time.monotonic()
     again = envs.resolve(spec)
     assert time.monotonic() - start < 0.1
@@ -223,8 +223,17 @@ def private_index(tmp_path, wheel_index):
         server.server_close()
 
 
+def online(envs, monkeypatch):
+    """envs with settings that let uv reach the network (the index is on loopback)."""
+    from flowenv.environments import Environments
+    from flowenv.settings import Settings
+
+    monkeypatch.delenv("UV_OFFLINE", raising=False)
+    return Environments(envs.store, envs.cache, settings=Settings.load())
+
+
 def test_credentials_never_reach_the_store(envs, store_dir, private_index, monkeypatch):
-    monkeypatch.delenv("UV_OFFLINE", raising=False)  # the index is on loopback
+    envs = online(envs, monkeypatch)
     spec = Spec(pypi=("beta",), python=PYTHON_MINOR, index_url=private_index)
     lock = envs.resolve(spec)
     assert lock.pins() == {"alpha": "2.0.0", "beta": "1.5.0"}
@@ -245,7 +254,7 @@ def test_credentials_never_reach_the_store(envs, store_dir, private_index, monke
 
 
 def test_credentials_are_not_shown_in_resolve_errors(envs, private_index, monkeypatch):
-    monkeypatch.delenv("UV_OFFLINE", raising=False)
+    envs = online(envs, monkeypatch)
     spec = Spec(pypi=("alpha>=9",), python=PYTHON_MINOR, index_url=private_index)
     with pytest.raises(ResolveError) as err:
         envs.resolve(spec)
@@ -253,14 +262,21 @@ def test_credentials_are_not_shown_in_resolve_errors(envs, private_index, monkey
     assert PASSWORD not in str(err.value)
 
 
-def test_pip_index_variables_are_honoured(monkeypatch, wheel_index):
-    """A team's PIP_INDEX_URL reaches uv when no UV_INDEX_URL is set."""
-    from flowenv.resolve.pypi import uv_env
+def test_pip_index_variables_are_honoured(store, cache_dir, wheel_index):
+    """A team's PIP_INDEX_URL is the index when no UV_INDEX_URL is set, and it is part
+    of the requirements id."""
+    from flowenv.cache import LocalCache
+    from flowenv.environments import Environments
+    from flowenv.settings import Settings
     from tests.wheelhouse import simple_index_url, write_simple_index
 
     write_simple_index(wheel_index)
-    monkeypatch.delenv("UV_INDEX_URL", raising=False)
-    monkeypatch.setenv("PIP_INDEX_URL", simple_index_url(wheel_index))
-    assert uv_env()["UV_INDEX_URL"] == simple_index_url(wheel_index)
-    monkeypatch.setenv("UV_INDEX_URL", "file:///elsewhere")
-    assert uv_env()["UV_INDEX_URL"] == "file:///elsewhere"
+    url = simple_index_url(wheel_index)
+    settings = Settings.load({"PIP_INDEX_URL": url, "UV_OFFLINE": "1"})
+    assert settings.index_url == url
+    assert Settings.load({"PIP_INDEX_URL": url, "UV_INDEX_URL": "file:///elsewhere"}
+                         ).index_url == "file:///elsewhere"
+    envs = Environments(store, LocalCache(cache_dir), settings=settings)
+    lock = envs.resolve(Spec(pypi=("gamma",), python=PYTHON_MINOR))
+    assert lock.pins() == {"gamma": "0.3.0"}
+    assert lock.spec["index_url"] == url

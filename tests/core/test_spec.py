@@ -100,11 +100,11 @@ def test_credentials_are_not_part_of_identity():
     assert "https://pkgs.example.com/simple" in text
 
 
-def test_two_entries_for_one_package_is_an_error():
-    with pytest.raises(SpecError) as err:
-        Spec(pypi=("alpha==1", "Alpha>=2"), origin="step train")
-    message = str(err.value)
-    assert "step train" in message and "alpha" in message
+def test_two_entries_for_one_package_are_kept_for_the_resolver():
+    # As pip and uv do: 'black' and 'black[jupyter]', or one line per marker, merge.
+    spec = Spec(pypi=("alpha==1; sys_platform == 'linux'", "Alpha>=0.5", "alpha[extra]"))
+    assert spec.pypi == ('alpha==1; sys_platform == "linux"', "alpha>=0.5", "alpha[extra]")
+    # A conda package asked twice differently is still an error.
     with pytest.raises(SpecError):
         Spec(conda=("numpy 1.26", "conda-forge::numpy 2.0"))
 

@@ -88,7 +88,8 @@ def test_source_only_package_is_built_once_and_shared_as_a_wheel(runner, wheel_i
     shown = runner.metaflow("environment", "show", "team/built:v1", "--json").stdout
     files = json.loads(shown[shown.index("["):])[0]["files"]
     built = [f for f in files if f["name"] == "srconly"][0]
-    assert built["filename"].endswith(".whl") and built["url"].endswith(".tar.gz")
+    assert built["filename"].endswith(".whl") and built["source_url"].endswith(".tar.gz")
+    assert built["url"] == ""  # the wheel exists only in the store
     # Another machine: empty cache, no index at all; the env comes from the store.
     other = dict(runner.env, FLOWENV_CACHE_DIR=str(tmp_path / "other-cache"),
                  UV_CACHE_DIR=str(tmp_path / "other-uv"), UV_OFFLINE="1",

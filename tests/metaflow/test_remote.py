@@ -146,9 +146,10 @@ def test_simulated_pod_builds_env_from_store_and_runs_the_step(s3_runner, tmp_pa
     image = pod / "image"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(image)], check=True)
     site = next(image.glob("lib/python*/site-packages"))
+    from flowenv.cache import LocalCache
     from metaflow_extensions.flowenv.plugins.runtime_support import copy_from_launcher
 
-    (site / "image-deps.pth").write_text(copy_from_launcher(pod / "deps", "s3") + "\n")
+    (site / "image-deps.pth").write_text(copy_from_launcher(LocalCache(pod / "deps"), "s3") + "\n")
     # The start task's id, as the container command derives it.
     start_task = "t-" + hashlib.md5(b"start-2026-11-25T00:00:00Z--\n").hexdigest()[-8:]
     for step in ("start", "end"):

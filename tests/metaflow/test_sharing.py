@@ -237,12 +237,13 @@ start(args=sys.argv[2:], prog_name="metaflow")
 @pytest.fixture
 def race_envs(machine_a, bucket, monkeypatch):
     """RACERS published environments (resolved in-process, in parallel): their full ids."""
-    from flowenv import Environments, Spec
+    from flowenv import Environments, Settings, Spec
     from flowenv.cache import LocalCache
 
     monkeypatch.setenv("UV_INDEX_URL", machine_a.env["UV_INDEX_URL"])
     monkeypatch.setenv("UV_CACHE_DIR", machine_a.env["UV_CACHE_DIR"])
-    envs = Environments(_store(bucket), LocalCache(Path(machine_a.env["FLOWENV_CACHE_DIR"])))
+    envs = Environments(_store(bucket), LocalCache(Path(machine_a.env["FLOWENV_CACHE_DIR"])),
+                        settings=Settings.load())
     specs = [Spec(pypi=tuple(r.split()), origin="race %d" % i) for i, r in enumerate(RACE_REQUIREMENTS)]
     ids = [lock.full_id for lock in envs.resolve_many(specs)]
     assert len(set(ids)) == RACERS

@@ -1,7 +1,6 @@
 """`metaflow environment resolve | alias | show | get | create | list | history | export`."""
 
 import json
-import os
 
 from metaflow._vendor import click
 
@@ -54,26 +53,17 @@ def _echo(message):
     click.echo(message, err=True)
 
 
-def _spec_from_files(requirements, env_file, pyproject, python):
+def _spec_from_files(requirements, env_file, pyproject, python, environ):
+    from flowenv.parsers import parse_file
     from flowenv.spec import Spec
 
-    given = [f for f in (requirements, env_file, pyproject) if f]
+    given = [(f, kind) for f, kind in ((requirements, "requirements"), (env_file, "environment"),
+                                       (pyproject, "pyproject")) if f]
     if len(given) > 1:
         raise FlowenvException("Give one of -r, -f or -p, not several")
-    if env_file and not os.path.exists(env_file) or requirements and not os.path.exists(requirements):
-        raise FlowenvException("File %s does not exist" % (env_file or requirements))
-    if requirements:
-        from flowenv.parsers.requirements_txt import parse_requirements_file
-
-        return parse_requirements_file(requirements, python=python)
-    if env_file:
-        from flowenv.parsers.environment_yml import parse_environment_file
-
-        return parse_environment_file(env_file, python=python)
-    if pyproject:
-        from flowenv.parsers.pyproject import parse_pyproject
-
-        return parse_pyproject(pyproject, python=python)
+    if given:
+        path, kind = given[0]
+        return parse_file(path, kind, python=python, environ=environ)
     return Spec(python=python, origin="command line")
 
 
@@ -106,7 +96,8 @@ def resolve(obj, requirements, env_file, pyproject, python, aliases, arches, usi
             if python:
                 spec = spec.replace(python=python)
         else:
-            spec = _spec_from_files(requirements, env_file, pyproject, python)
+            spec = _spec_from_files(requirements, env_file, pyproject, python,
+                                    envs.settings.environ)
         if using:
             base = envs.lookup(using)
             spec = spec.replace(base=base.full_id)
@@ -123,7 +114,7 @@ def resolve(obj, requirements, env_file, pyproject, python, aliases, arches, usi
         for lock in locks:
             _print_lock(lock, None)
         for alias in aliases:
-            changed = envs.set_alias(alias, locks)
+            changed = envs.set_alias(alias, locks, repair=force)
             click.echo("%s %s -> %s" % ("Named" if changed else "Unchanged:", alias,
                                         ", ".join("%s (%s)" % (l.full_id, l.platform) for l in locks)))
 
@@ -136,18 +127,17 @@ def _print_lock(lock, alias):
 
 
 def _source_lock(obj, source, pathspec):
-    if bool(source) == bool(pathspec):
-        raise FlowenvException("Give an environment (alias or id) or --pathspec Flow/Run/Step, not both")
-    if pathspec:
-        from ..plugins.task_metadata import env_id_of_pathspec
-        from flowenv import expand_vars
-
-        pathspec = expand_vars(pathspec, "--pathspec")
-        return obj.envs.store.envs.get(env_id_of_pathspec(pathspec, "--pathspec")), pathspec
     from flowenv import expand_vars
 
-    source = expand_vars(source, "environment")
-    return None, source
+    if bool(source) == bool(pathspec):
+        raise FlowenvException("Give an environment (alias or id) or --pathspec Flow/Run/Step, not both")
+    environ = obj.envs.settings.environ
+    if pathspec:
+        from ..plugins.task_metadata import env_id_of_pathspec
+
+        pathspec = expand_vars(pathspec, "--pathspec", environ)
+        return obj.envs.lookup(env_id_of_pathspec(pathspec, "--pathspec")), pathspec
+    return None, expand_vars(source, "environment", environ)
 
 
 @environment.command(help="Name an environment: alias SOURCE ALIAS, or alias --pathspec "
@@ -156,8 +146,9 @@ def _source_lock(obj, source, pathspec):
 @click.option("--pathspec", default=None, help="Use the environment this past step ran in.")
 @click.option("--alias", "aliases", multiple=True, help="Name to set (repeatable).")
 @click.option("--restore", is_flag=True, help="Move a mutable ALIAS back to where it pointed before its last move.")
+@click.option("--force", is_flag=True, help="Rewrite an alias record that is damaged.")
 @click.pass_obj
-def alias(obj, args, pathspec, aliases, restore):
+def alias(obj, args, pathspec, aliases, restore, force):
     with user_errors():
         envs = obj.envs
         if restore:
@@ -179,7 +170,7 @@ def alias(obj, args, pathspec, aliases, restore):
         lock, label = _source_lock(obj, source, pathspec)
         locks = [lock] if lock is not None else list(envs.lookup_all(label).values())
         for name in names:
-            changed = envs.set_alias(name, locks)
+            changed = envs.set_alias(name, locks, repair=force)
             click.echo("%s %s -> %s" % ("Named" if changed else "Unchanged:", name,
                                         ", ".join(l.full_id for l in locks)))
 
@@ -212,19 +203,23 @@ def show(obj, env, pathspec, as_json):
                                            "name under the current directory.")
 @click.option("--install-notebook", is_flag=True, help="Register it as a Jupyter kernel "
                                                         "(the env needs ipykernel).")
+@click.option("--force", is_flag=True, help="Replace a flowenv environment already in the "
+                                            "folder (a folder flowenv did not make is never "
+                                            "touched).")
 @click.pass_obj
-def create(obj, env, into_dir, name, install_notebook):
+def create(obj, env, into_dir, name, install_notebook, force):
     from pathlib import Path
 
     with user_errors():
         lock = obj.envs.lookup(env)
         folder = into_dir or (name if not install_notebook else None)
-        prefix = obj.envs.create(lock, Path(folder).resolve() if folder else None)
+        prefix = obj.envs.create(lock, Path(folder).resolve() if folder else None, replace=force)
         click.echo(str(prefix))
         if install_notebook:
             from flowenv.notebook import install_kernel
 
-            click.echo("Jupyter kernel: %s" % install_kernel(prefix, name or env))
+            click.echo("Jupyter kernel: %s" % install_kernel(prefix, name or env,
+                                                              obj.envs.settings.environ))
 
 
 @environment.command(help="Fetch an environment to this machine's cache; prints its path.")
@@ -240,8 +235,10 @@ def get(obj, env):
 @click.pass_obj
 def list_(obj, prefix):
     with user_errors():
-        records = sorted(obj.envs.store.aliases.list(prefix.strip("/")), key=lambda r: r.alias)
-        if not records:
+        records, damaged = obj.envs.aliases(prefix)
+        for error in damaged:
+            click.echo("warning: %s" % error, err=True)
+        if not records and not damaged:
             click.echo("No named environments%s in %s" % (" under " + prefix if prefix else "",
                                                           obj.envs.store.url), err=True)
         for record in records:
@@ -298,8 +295,12 @@ def export(obj, env, fmt, arch, output):
 
     with user_errors():
         text = exporters.export(obj.envs.lookup(env, arch), fmt)
-    if output:
-        with open(output, "w") as f:
-            f.write(text)
-    else:
+        if output:
+            from flowenv.atomic import os_error, write_text
+
+            try:
+                write_text(output, text)
+            except OSError as exc:
+                raise os_error(exc, "write", output) from exc
+    if not output:
         click.echo(text, nl=False)

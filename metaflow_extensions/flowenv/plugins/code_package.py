@@ -7,7 +7,6 @@ import sys
 import tempfile
 import time
 
-CODE_CACHE = "metaflow-code-v1"
 CODE_CACHE_DAYS = 7
 
 
@@ -40,14 +39,14 @@ def _prune(root):
             shutil.rmtree(path, ignore_errors=True)
 
 
-def extracted_code_env(package, cache_root):
+def extracted_code_env(package, root):
     """Environment variables that make a task import Metaflow, flowenv and the flow from
     the extracted code package, never from the launcher's site-packages. Extractions are
     kept per package, so the next run of unchanged code reuses them and their bytecode;
     unused ones are pruned after CODE_CACHE_DAYS."""
     from metaflow.packaging_sys import ContentType
 
-    root = os.path.join(str(cache_root), CODE_CACHE)
+    root = str(root)
     target = os.path.join(root, _package_key(package))
     if not os.path.isdir(target):
         os.makedirs(root, exist_ok=True)

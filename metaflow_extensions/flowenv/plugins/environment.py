@@ -46,14 +46,18 @@ class FlowenvEnvironment(MetaflowEnvironment):
             self._envs = open_environments(self.datastore_type, self._echo, progress)
         return self._envs
 
+    def settings(self):
+        return self.environments().settings
+
     def plans(self):
         if self._plans is None:
             from .step_plan import plan_step
 
+            environ = self.settings().environ
             with user_errors():
                 self._plans = {
                     step.name: plan_step(self.flow.name, self.flow._flow_decorators,
-                                         step.name, step.decorators)
+                                         step.name, step.decorators, environ)
                     for step in self.flow
                 }
         return self._plans
@@ -61,18 +65,18 @@ class FlowenvEnvironment(MetaflowEnvironment):
     def lock_for_reference(self, plan, platform=None):
         """The lock a named_env / named_env_base reference points to, right now."""
         from flowenv import expand_vars
-
         from flowenv.errors import FlowenvError
 
         envs = self.environments()
-        if plan.name:
-            name = expand_vars(plan.name, plan.source)
-            try:
+        environ = envs.settings.environ
+        try:
+            if plan.name:
+                name = expand_vars(plan.name, plan.source, environ)
                 return envs.lookup(name, platform), name
-            except FlowenvError as exc:  # say which decorator asked for it
-                raise type(exc)("%s (step %s): %s" % (plan.source, plan.step, exc)) from exc
-        pathspec = expand_vars(plan.pathspec, plan.source)
-        lock = envs.store.envs.get(env_id_of_pathspec(pathspec, plan.source))
+            pathspec = expand_vars(plan.pathspec, plan.source, environ)
+            lock = envs.lookup(env_id_of_pathspec(pathspec, plan.source))
+        except FlowenvError as exc:  # say which decorator asked for it
+            raise exc.within(decorator=plan.decorator, step=plan.step) from None
         if platform and lock.platform != platform:
             raise FlowenvException(
                 "%s: %s ran on %s; step %s needs %s. Name its environment and add the "
@@ -84,7 +88,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
     def platform_for(self, step_name):
         """Remote steps run on Linux machines, whatever the launcher is."""
         if self._is_remote(step_name):
-            return os.environ.get("FLOWENV_REMOTE_PLATFORM", "linux-64")
+            return self.settings().remote_platform
         from flowenv.platforms import host_platform
 
         return host_platform()
@@ -115,7 +119,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
         local = {lock.full_id: lock for step, (lock, _) in resolved.items()
                  if not self._is_remote(step)}
         with user_errors(), ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(self.environments().create, local.values()))
+            list(pool.map(lambda lock: self.environments().create(lock), local.values()))
         plans = self.plans()
         order = getattr(self.flow._graph, "sorted_nodes", None) or list(plans)
         for step in order:
@@ -202,8 +206,9 @@ class FlowenvEnvironment(MetaflowEnvironment):
             tools = self.environments().resolve(
                 Spec(pypi=tuple(tools_requirements(conda)), python=python,
                      origin="flowenv's tools"), platform)
-        return remote.bootstrap_commands(step_name, store_url(datastore_type, self._echo),
-                                         ref, tools.full_id, alias)
+        return remote.bootstrap_commands(
+            step_name, store_url(datastore_type, self.settings(), self._echo), ref,
+            tools.full_id, alias)
 
     # -- code package for local tasks --------------------------------------------------
 
@@ -215,7 +220,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
 
     def prepare_code(self, package):
         if self._code_env is None:
-            self._code_env = extracted_code_env(package, self.environments().cache.root)
+            self._code_env = extracted_code_env(package, self.environments().cache.code_dir)
 
     def code_env_vars(self):
         return dict(self._code_env or {})

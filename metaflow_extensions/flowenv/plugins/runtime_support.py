@@ -11,7 +11,7 @@ import shutil
 import sys
 from importlib import metadata
 
-SUPPORT_CACHE = "metaflow-support-v1"
+from flowenv.atomic import staging_dir
 
 # What Metaflow imports in a task, by datastore; the dependencies follow.
 REQUIREMENTS = {
@@ -34,11 +34,11 @@ INSTALLED = {
 
 def support_path(envs, datastore_type: str, python_minor: str, platform: str) -> str:
     if python_minor == "%d.%d" % sys.version_info[:2]:
-        return copy_from_launcher(envs.cache.root, datastore_type)
+        return copy_from_launcher(envs.cache, datastore_type)
     return _resolved_for(envs, datastore_type, python_minor, platform)
 
 
-def copy_from_launcher(cache_root, datastore_type):
+def copy_from_launcher(cache, datastore_type):
     dists = []
     for name in INSTALLED[None] + INSTALLED.get(datastore_type, ()):
         try:
@@ -47,31 +47,24 @@ def copy_from_launcher(cache_root, datastore_type):
             continue
     key = hashlib.sha256(" ".join(sorted("%s==%s" % (d.metadata["Name"], d.version)
                                          for d in dists)).encode()).hexdigest()[:16]
-    target = os.path.join(str(cache_root), SUPPORT_CACHE, "%d.%d-%s" % (sys.version_info[:2] + (key,)))
-    if os.path.isdir(target):
-        return target
-    tmp = target + ".tmp%d" % os.getpid()
-    for dist in dists:
-        for file in dist.files or ():
-            parts = file.parts
-            if not parts or parts[0] in ("..", "bin"):
-                continue
-            source = str(dist.locate_file(file))
-            if os.path.isfile(source):
-                dest = os.path.join(tmp, *parts)
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                shutil.copy2(source, dest)
-    try:
-        os.rename(tmp, target)
-    except OSError:  # another process finished first
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    target = cache.runtime_support_dir("%d.%d-%s" % (sys.version_info[:2] + (key,)))
+    if target.is_dir():
+        return str(target)
+    with staging_dir(target) as tmp:
+        for dist in dists:
+            for file in dist.files or ():
+                parts = file.parts
+                if not parts or parts[0] in ("..", "bin"):
+                    continue
+                source = str(dist.locate_file(file))
+                if os.path.isfile(source):
+                    dest = os.path.join(str(tmp), *parts)
+                    os.makedirs(os.path.dirname(dest), exist_ok=True)
+                    shutil.copy2(source, dest)
+    return str(target)
 
 
 def _resolved_for(envs, datastore_type, python_minor, platform):
-    from pathlib import Path
-
-    from flowenv.create import fetch_from_store
     from flowenv.spec import Spec
     from flowenv.tools import unpack_wheels
 
@@ -79,6 +72,5 @@ def _resolved_for(envs, datastore_type, python_minor, platform):
                 python=python_minor,
                 origin="Metaflow's own runtime needs for Python %s" % python_minor)
     lock = envs.resolve(spec, platform)
-    wheels = fetch_from_store(lock.files, envs.store, envs.cache)
-    target = Path(envs.cache.root) / SUPPORT_CACHE / lock.full_id
-    return str(unpack_wheels(wheels, target))
+    wheels = envs.local_copies(lock.files)
+    return str(unpack_wheels(wheels, envs.cache.runtime_support_dir(lock.full_id)))

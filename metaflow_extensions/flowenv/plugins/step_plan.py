@@ -2,7 +2,7 @@
 merge, override and disable rules in one place."""
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Mapping, Optional
 
 from flowenv import Spec, expand_vars
 
@@ -16,6 +16,7 @@ class StepPlan:
     fetch_at_exec: bool = False
     spec: Optional[Spec] = None  # packages alone, or added on top of name/pathspec
     source: str = ""
+    decorator: Optional[str] = None  # the decorator that names the environment
 
     @property
     def reference(self):
@@ -55,17 +56,19 @@ def _pypi_spec(deco, where) -> Spec:
                                    a.get("extra_indices") or (), origin="@%s on %s" % (deco.name, where))
 
 
-def _named(deco, where, step):
+def _named(deco, where, environ):
     a = deco.attributes
     fetch = bool(a.get("fetch_at_exec"))
     name, pathspec = a.get("name"), a.get("pathspec")
     if not fetch:
-        name = expand_vars(name, where) if name else None
-        pathspec = expand_vars(pathspec, where) if pathspec else None
+        name = expand_vars(name, where, environ) if name else None
+        pathspec = expand_vars(pathspec, where, environ) if pathspec else None
     return name, pathspec, fetch
 
 
-def plan_step(flow_name: str, flow_decos: dict, step_name: str, step_decos: list) -> StepPlan:
+def plan_step(flow_name: str, flow_decos: dict, step_name: str, step_decos: list,
+              environ: Mapping[str, str]) -> StepPlan:
+    """The plan of one step. environ expands @{VAR} in names and pathspecs."""
     by_name = {d.name: d for d in step_decos}
     step_named = by_name.get("named_env")
     step_conda, step_pypi = by_name.get("conda"), by_name.get("pypi")
@@ -88,10 +91,10 @@ def plan_step(flow_name: str, flow_decos: dict, step_name: str, step_decos: list
     ):
         ref, ref_where = base_named, "@named_env_base on %s" % flow_name
     if ref is not None:
-        name, pathspec, fetch = _named(ref, ref_where, step_name)
+        name, pathspec, fetch = _named(ref, ref_where, environ)
         return StepPlan(step_name, name=name, pathspec=pathspec, fetch_at_exec=fetch,
                         spec=extension if extension and not extension.is_empty else None,
-                        source=ref_where)
+                        source=ref_where, decorator=ref.name)
 
     # No named environment: decorators define the packages.
     if not step_level:

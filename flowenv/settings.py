@@ -1,0 +1,317 @@
+"""Settings: every knob flowenv has, read once at the edge into one frozen value.
+
+The edges (the Metaflow glue, the CLI, the remote bootstrap) call `Settings.load` with the
+process environment and, under Metaflow, the profile's values; the core only ever sees
+the result. This is the one module of the core that reads environment variables.
+
+Each setting is looked up, first found wins, as:
+1. an explicit override (a command-line option of the edge);
+2. the environment variable `FLOWENV_X`, then `METAFLOW_FLOWENV_X` (Metaflow's spelling);
+3. the Metaflow profile's `METAFLOW_FLOWENV_X` (`~/.metaflowconfig/config*.json`);
+4. the setting's other sources (uv's and pip's variables for the indexes, Metaflow's own
+   settings for the store endpoints), then its default.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+from .errors import SettingsError
+
+DEFAULT_CHANNEL_ALIAS = "https://conda.anaconda.org/"
+PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
+
+
+# -- value parsers: text (or a JSON value from a profile) -> typed value -----------------
+
+
+def _text(value) -> str:
+    return str(value).strip()
+
+
+def _optional_text(value) -> Optional[str]:
+    return _text(value) or None
+
+
+def _words(separators: str) -> Callable[[Any], Tuple[str, ...]]:
+    def parse(value) -> Tuple[str, ...]:
+        if isinstance(value, (list, tuple)):
+            items = [str(v) for v in value]
+        else:
+            items = [str(value)]
+        out = []
+        for item in items:
+            for sep in separators[1:]:
+                item = item.replace(sep, separators[0])
+            out += [w.strip() for w in item.split(separators[0]) if w.strip()]
+        return tuple(dict.fromkeys(out))
+
+    return parse
+
+
+def _positive_seconds(value) -> float:
+    try:
+        seconds = float(str(value).strip())
+    except ValueError:
+        raise ValueError("expected a number of seconds, such as 600") from None
+    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
+        raise ValueError("expected a positive number of seconds, such as 600")
+    return seconds
+
+
+def _positive_int(value) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError("expected a whole number, such as 8") from None
+    if number < 1:
+        raise ValueError("expected a whole number of at least 1")
+    return number
+
+
+def _directory(value) -> Path:
+    text = _text(value)
+    if not text:
+        raise ValueError("expected a folder path")
+    if "\0" in text:
+        raise ValueError("a path cannot contain a NUL character")
+    return Path(text).expanduser()
+
+
+def _platform(value) -> str:
+    text = _text(value)
+    if text not in PLATFORMS:
+        raise ValueError("expected one of %s" % ", ".join(PLATFORMS))
+    return text
+
+
+def _url(value) -> str:
+    text = _text(value)
+    if "://" not in text:
+        raise ValueError("expected a URL, such as https://conda.anaconda.org/")
+    return text
+
+
+def _virtual_packages(value) -> Tuple[str, ...]:
+    """'__glibc=2.17,__cuda=12.2' -> ('__cuda=12.2=0', '__glibc=2.17=0'); '__cuda=' removes."""
+    out = {}
+    for entry in _words(",")(value):
+        name, _, rest = entry.partition("=")
+        version, _, build = rest.partition("=")
+        if not name.startswith("__") or len(name) < 3:
+            raise ValueError("%r is not a virtual package: write __name=version[=build], "
+                             "such as __glibc=2.17 or __cuda=12.2" % entry)
+        out[name] = "%s=%s=%s" % (name, version, build or "0") if version else name + "="
+    return tuple(out[n] for n in sorted(out))
+
+
+def _tristate(value) -> Optional[bool]:
+    text = _text(value).lower()
+    if text in ("", "auto"):
+        return None
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected auto, yes or no")
+
+
+def _flag(value) -> bool:
+    return bool(_tristate(value))
+
+
+# -- the settings ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Definition:
+    field: str
+    name: str  # FLOWENV_X, or the foreign name for settings flowenv shares with others
+    parse: Callable[[Any], Any]
+    help: str
+    fallbacks: Tuple[str, ...] = ()  # other variables read, in order, after flowenv's own
+    secret: bool = False
+    resolution: bool = False  # changes what a resolution gives: part of the requirements id
+
+
+DEFINITIONS = (
+    Definition("store_url", "FLOWENV_STORE", _optional_text,
+               "store URL (folder, s3://, gs://, azure://) instead of <datastore root>/flowenv"),
+    Definition("cache_dir", "FLOWENV_CACHE_DIR", _directory,
+               "this machine's cache (default $XDG_CACHE_HOME/flowenv or ~/.cache/flowenv)"),
+    Definition("lock_timeout", "FLOWENV_LOCK_TIMEOUT", _positive_seconds,
+               "seconds to wait for another process holding a lock (600)"),
+    Definition("pythons", "FLOWENV_PYTHONS", _words(os.pathsep),
+               "extra interpreter paths or globs, %r-separated" % os.pathsep),
+    Definition("conda_channels", "FLOWENV_CONDA_CHANNELS", _words(", "),
+               "default conda channels, comma-separated (conda-forge)", resolution=True),
+    Definition("conda_channel_alias", "FLOWENV_CONDA_CHANNEL_ALIAS", _url,
+               "where channel names point (%s)" % DEFAULT_CHANNEL_ALIAS, resolution=True),
+    Definition("conda_virtual_packages", "FLOWENV_CONDA_VIRTUAL_PACKAGES", _virtual_packages,
+               "virtual packages for conda solves, e.g. __glibc=2.17,__cuda=12.2",
+               resolution=True),
+    Definition("index_url", "FLOWENV_INDEX_URL", _optional_text,
+               "the PyPI index (else UV_DEFAULT_INDEX, UV_INDEX_URL, PIP_INDEX_URL)",
+               fallbacks=("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"), resolution=True),
+    Definition("extra_index_urls", "FLOWENV_EXTRA_INDEX_URLS", _words(" "),
+               "extra PyPI indexes, space-separated (else UV_INDEX, UV_EXTRA_INDEX_URL, "
+               "PIP_EXTRA_INDEX_URL)",
+               fallbacks=("UV_INDEX", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL"),
+               resolution=True),
+    Definition("find_links", "FLOWENV_FIND_LINKS", _words(" ,"),
+               "extra wheel folders or pages (else UV_FIND_LINKS, PIP_FIND_LINKS)",
+               fallbacks=("UV_FIND_LINKS", "PIP_FIND_LINKS"), resolution=True),
+    Definition("remote_platform", "FLOWENV_REMOTE_PLATFORM", _platform,
+               "platform of remote steps (linux-64)"),
+    Definition("compile_bytecode", "FLOWENV_COMPILE_BYTECODE", _tristate,
+               "compile bytecode when creating environments: yes, no or auto (yes when "
+               "PYTHONDONTWRITEBYTECODE is set, since steps then cannot cache it)"),
+    Definition("uv_bin", "FLOWENV_UV_BIN", _optional_text,
+               "the uv binary to run (default: the one installed with flowenv)"),
+    Definition("s3_endpoint_url", "METAFLOW_S3_ENDPOINT_URL", _optional_text,
+               "S3 endpoint (MinIO, R2, a test server), as for Metaflow"),
+    Definition("azure_connection_string", "FLOWENV_AZURE_CONNECTION_STRING", _optional_text,
+               "Azure storage connection string", secret=True),
+    Definition("azure_endpoint", "METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT", _optional_text,
+               "Azure Blob endpoint, used with azure-identity credentials, as for Metaflow"),
+    Definition("gcs_emulator_host", "STORAGE_EMULATOR_HOST", _optional_text,
+               "a GCS emulator (tests): the client is then anonymous"),
+    Definition("gcs_project", "GOOGLE_CLOUD_PROJECT", _optional_text,
+               "Google Cloud project of the GCS client"),
+    Definition("user", "METAFLOW_USER", _optional_text,
+               "who is acting, recorded in alias history (else USER, USERNAME, LOGNAME)",
+               fallbacks=("USER", "USERNAME", "LOGNAME")),
+)
+BY_FIELD = {d.field: d for d in DEFINITIONS}
+
+
+def _default_cache_dir(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "flowenv"
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown@%s" % socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every flowenv setting, typed and checked. Build with `Settings.load`; the plain
+    constructor gives the defaults (for tests and library use without configuration)."""
+
+    store_url: Optional[str] = None
+    cache_dir: Path = field(default_factory=lambda: _default_cache_dir(os.environ))
+    lock_timeout: float = 600.0
+    pythons: Tuple[str, ...] = ()
+    conda_channels: Tuple[str, ...] = ("conda-forge",)
+    conda_channel_alias: str = DEFAULT_CHANNEL_ALIAS
+    conda_virtual_packages: Tuple[str, ...] = ()
+    index_url: Optional[str] = None
+    extra_index_urls: Tuple[str, ...] = ()
+    find_links: Tuple[str, ...] = ()
+    remote_platform: str = "linux-64"
+    compile_bytecode: Optional[bool] = None
+    uv_bin: Optional[str] = None
+    s3_endpoint_url: Optional[str] = None
+    azure_connection_string: Optional[str] = None
+    azure_endpoint: Optional[str] = None
+    gcs_emulator_host: Optional[str] = None
+    gcs_project: Optional[str] = None
+    user: Optional[str] = None
+    # The process environment the edge saw: @{VAR} and ${VAR} expansion, and the base of
+    # the environment handed to uv. Not a setting: never part of an id.
+    environ: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # Setting field -> where its value came from ("default", "FLOWENV_X", "profile ...").
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] = None, profile: Mapping[str, Any] = None,
+             overrides: Mapping[str, Any] = None, profile_name: str = "Metaflow profile"
+             ) -> "Settings":
+        """Settings from the environment, a Metaflow profile and explicit overrides.
+        A value that cannot be used is a SettingsError naming the variable and its source."""
+        environ = dict(os.environ if environ is None else environ)
+        profile = dict(profile or {})
+        values: Dict[str, Any] = {}
+        origins: Dict[str, str] = {}
+        for definition in DEFINITIONS:
+            found = _lookup(definition, environ, profile, overrides or {}, profile_name)
+            if found is None:
+                origins[definition.field] = "default"
+                continue
+            raw, source = found
+            try:
+                values[definition.field] = definition.parse(raw)
+            except ValueError as exc:
+                shown = "(hidden)" if definition.secret else repr(raw)
+                raise SettingsError("%s is not usable: %s" % (shown, exc), setting=source,
+                                    hint="Fix or unset it.") from None
+            origins[definition.field] = source
+        if "cache_dir" not in values:
+            values["cache_dir"] = _default_cache_dir(environ)
+        return cls(environ=MappingProxyType(environ), origins=MappingProxyType(origins),
+                   **values)
+
+    # -- derived values ---------------------------------------------------------------
+
+    @property
+    def acting_user(self) -> str:
+        return self.user or _default_user()
+
+    @property
+    def should_compile_bytecode(self) -> bool:
+        if self.compile_bytecode is not None:
+            return self.compile_bytecode
+        return bool(self.environ.get("PYTHONDONTWRITEBYTECODE"))
+
+    def replace(self, **changes) -> "Settings":
+        import dataclasses
+
+        return dataclasses.replace(self, **changes)
+
+    def describe(self):
+        """(name, shown value, source) of every setting, secrets hidden."""
+        rows = []
+        for definition in DEFINITIONS:
+            value = getattr(self, definition.field)
+            if definition.secret and value:
+                shown = "(set, hidden)"
+            elif isinstance(value, tuple):
+                shown = " ".join(value) or "(none)"
+            elif value is None:
+                shown = "(unset)"
+            else:
+                shown = str(value)
+            rows.append((definition.name, shown, self.origins.get(definition.field, "default")))
+        return rows
+
+
+def _lookup(definition: Definition, environ, profile, overrides, profile_name):
+    if overrides.get(definition.field) is not None:
+        return overrides[definition.field], "command line"
+    names = [definition.name]
+    if definition.name.startswith("FLOWENV_"):
+        names.append("METAFLOW_" + definition.name)
+    for name in names:
+        if environ.get(name, "") != "":
+            return environ[name], name
+    for name in names[::-1] if definition.name.startswith("FLOWENV_") else names:
+        if name.startswith("METAFLOW_") and profile.get(name) not in (None, ""):
+            value = profile[name]
+            if isinstance(value, (dict,)):
+                value = json.dumps(value)
+            return value, "%s in the %s" % (name, profile_name)
+    for name in definition.fallbacks:
+        if environ.get(name, "") != "":
+            return environ[name], name
+    return None

@@ -1,0 +1,76 @@
+"""Running uv: which binary, with which environment, and its failures as errors.
+
+uv reads a great many `UV_*` variables and configuration files. Those that change what a
+resolution gives (indexes, find-links, pre-releases, ...) reach flowenv through its
+Settings and become explicit arguments, part of the requirements id; uv itself runs with
+`--no-config` and without them, so nothing unseen changes a lock.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+import threading
+from typing import Iterable, List, Mapping, Optional, Sequence
+
+from .redact import redact_text
+
+# uv variables that do not change what a resolution gives: they pass through.
+PASSTHROUGH = ("UV_CACHE_DIR", "UV_OFFLINE", "UV_NATIVE_TLS", "UV_HTTP_TIMEOUT",
+               "UV_CONCURRENT_DOWNLOADS", "UV_CONCURRENT_BUILDS", "UV_CONCURRENT_INSTALLS",
+               "UV_KEYRING_PROVIDER", "UV_INSECURE_HOST", "UV_LINK_MODE", "UV_NO_CACHE",
+               "UV_CACHE_MAX_AGE")
+
+# Credentials of named indexes (UV_INDEX_<NAME>_USERNAME / _PASSWORD) pass through too.
+_CREDENTIAL = re.compile(r"^UV_INDEX_[A-Z0-9_]+_(USERNAME|PASSWORD)$")
+
+_FIND_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def _installed_uv() -> str:
+    from uv import find_uv_bin
+
+    return find_uv_bin()
+
+
+def installed_uv() -> str:
+    with _FIND_LOCK:  # find_uv_bin reads sysconfig, whose first use is not thread-safe
+        return _installed_uv()
+
+
+def _passes(name: str) -> bool:
+    if name.startswith(("UV_", "PIP_")):
+        return name in PASSTHROUGH or bool(_CREDENTIAL.match(name))
+    return name not in ("VIRTUAL_ENV", "CONDA_PREFIX")
+
+
+class UvRunner:
+    def __init__(self, binary: Optional[str] = None, environ: Mapping[str, str] = None):
+        self._binary = binary
+        env = {k: v for k, v in (environ or {}).items() if _passes(k)}
+        # uv must never try to download a CPython: it loses seconds when it cannot.
+        env["UV_PYTHON_DOWNLOADS"] = "never"
+        env["UV_NO_PROGRESS"] = "1"
+        self.env = env
+
+    @property
+    def binary(self) -> str:
+        return self._binary or installed_uv()
+
+    def run(self, args: Sequence[str], cwd=None, secrets: Iterable[str] = ()
+            ) -> subprocess.CompletedProcess:
+        """Run `uv ARGS` (with --no-config added by callers' choice of subcommand); its
+        output has every URL of `secrets` redacted."""
+        proc = subprocess.run([self.binary, *[str(a) for a in args]], capture_output=True,
+                              text=True, env=self.env, cwd=cwd)
+        secrets = list(secrets)
+        if secrets:
+            proc.stdout = redact_text(proc.stdout, secrets)
+            proc.stderr = redact_text(proc.stderr, secrets)
+        return proc
+
+    def command_line(self, args: Sequence[str], secrets: Iterable[str] = ()) -> List[str]:
+        """The command as it may be shown or logged: credentials redacted."""
+        return [redact_text(str(a), list(secrets)) for a in [self.binary, *args]]
