@@ -15,7 +15,7 @@ from flowenv.errors import ResolveError
 from flowenv.platforms import host_platform
 from flowenv.spec import Spec
 
-from tests.conda.conftest import PYTHON_FULL, run_python, versions
+from tests.flowenv.conftest import PYTHON_FULL, run_python, versions
 
 
 def test_conda_env_runs_its_python_with_conda_packages(envs, channels):

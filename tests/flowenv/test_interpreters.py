@@ -11,7 +11,7 @@ import pytest
 from flowenv.errors import InterpreterNotFound
 from flowenv.interpreters import InterpreterFinder
 
-from .conftest import PYTHON_FULL, PYTHON_MINOR
+from tests.flowenv.conftest import PYTHON_FULL, PYTHON_MINOR
 
 
 @pytest.fixture

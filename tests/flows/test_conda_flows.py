@@ -1,7 +1,7 @@
 """Conda and mixed environments in real flows, from a local conda channel built at test
 time (its `python` is this machine's interpreter) and the local wheel index."""
 
-from tests.metaflow.test_seed_flows import CHECK
+from tests.flows.test_seed_flows import CHECK
 
 CONDA_CHECK = CHECK + '''
 def conda_python():

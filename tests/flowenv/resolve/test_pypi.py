@@ -18,7 +18,7 @@ from flowenv.uv_runner import UvRunner
 from flowenv.spec import Spec
 from tests.wheelhouse import build_index, make_wheel
 
-from .conftest import PYTHON_FULL, PYTHON_MINOR
+from tests.flowenv.conftest import PYTHON_FULL, PYTHON_MINOR
 
 
 def sha256_file(path) -> str:

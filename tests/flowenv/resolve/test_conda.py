@@ -13,7 +13,7 @@ from flowenv.platforms import host_platform
 from flowenv.settings import Settings
 from flowenv.spec import Spec
 
-from tests.conda.conftest import PYTHON_FULL, PYTHON_MINOR
+from tests.flowenv.conftest import PYTHON_FULL, PYTHON_MINOR
 
 HOST = host_platform()
 linux_only = pytest.mark.skipif(not HOST.startswith("linux"), reason="test channel's glibc packages")

@@ -12,7 +12,7 @@ import pytest
 from flowenv.errors import FlowenvError, SpecError
 from flowenv.spec import Spec, python_specifier
 
-from .conftest import ROOT
+from tests.flowenv.conftest import ROOT
 
 
 def test_decorator_versions_become_requirements():

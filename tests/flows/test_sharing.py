@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests import servers
-from tests.metaflow.conftest import FlowRunner
-from tests.metaflow.test_seed_flows import CHECK
+from tests.flows.conftest import FlowRunner
+from tests.flows.test_seed_flows import CHECK
 from tests.wheelhouse import simple_index_url
 
 pytestmark = pytest.mark.timeout(180)

@@ -1,12 +1,14 @@
-"""Fixtures for the conda suite: a real local conda channel (tests/condachannel.py), a
-second channel reached through a channel alias, a local wheel index, a store and a cache.
+"""Fixtures for the core's tests: a real local wheel index and conda channel built at
+test time, a local store and a local cache.
 
-Everything is offline: the channels are file:// URLs built at session start, uv sees an
-empty file:// simple index plus a find-links folder.
+Everything runs offline: uv sees an empty file:// simple index plus a find-links folder
+of wheels built at test time (tests/wheelhouse.py); the conda channels are file:// URLs
+(tests/condachannel.py).
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,7 @@ from tests.wheelhouse import DEFAULT_PACKAGES, build_index  # noqa: E402
 from flowenv.cache import LocalCache  # noqa: E402
 from flowenv.environments import Environments  # noqa: E402
 from flowenv.settings import Settings  # noqa: E402
+from flowenv.spec import Spec  # noqa: E402
 from flowenv.store import Store  # noqa: E402
 
 PYTHON_MINOR = "%d.%d" % sys.version_info[:2]
@@ -31,6 +34,26 @@ PYTHON_FULL = "%d.%d.%d" % sys.version_info[:3]
 
 # PyPI packages for mixed envs; pypiuser needs condalib, which only the conda channel has.
 WHEELS = tuple(DEFAULT_PACKAGES) + (("pypiuser", "1.0", ("condalib>=1",)),)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_uv(tmp_path_factory):
+    """uv's cache in a temp dir; no user or system uv config; never the network."""
+    with pytest.MonkeyPatch.context() as mp:
+        offline_uv(mp, tmp_path_factory.mktemp("uv-cache"))
+        yield
+
+
+@pytest.fixture(scope="session")
+def wheel_index(tmp_path_factory) -> Path:
+    """A find-links folder of small, real wheels (see tests/wheelhouse.DEFAULT_PACKAGES)."""
+    return build_index(tmp_path_factory.mktemp("wheels"), WHEELS)
+
+
+@pytest.fixture(scope="session")
+def empty_index(tmp_path_factory) -> str:
+    """A file:// PEP 503 index with no projects: replaces PyPI so that nothing goes online."""
+    return tmp_path_factory.mktemp("empty-simple").as_uri()
 
 
 @pytest.fixture(scope="session")
@@ -42,24 +65,6 @@ def channels(tmp_path_factory) -> dict:
     return {"main": main, "alias": (root / "alias").as_uri() + "/", "root": root}
 
 
-@pytest.fixture(scope="session")
-def wheel_index(tmp_path_factory) -> Path:
-    return build_index(tmp_path_factory.mktemp("wheels"), WHEELS)
-
-
-@pytest.fixture(scope="session")
-def empty_index(tmp_path_factory) -> str:
-    return tmp_path_factory.mktemp("empty-simple").as_uri()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _isolated_tools(tmp_path_factory):
-    """uv's cache in a temp dir, no uv config, never the network."""
-    with pytest.MonkeyPatch.context() as mp:
-        offline_uv(mp, tmp_path_factory.mktemp("uv-cache"))
-        yield
-
-
 @pytest.fixture(autouse=True)
 def conda_settings(channels, monkeypatch):
     monkeypatch.setenv("FLOWENV_CONDA_CHANNELS", channels["main"])
@@ -68,20 +73,38 @@ def conda_settings(channels, monkeypatch):
 
 
 @pytest.fixture
-def store(tmp_path) -> Store:
-    return Store.open(str(tmp_path / "store"))
+def make_spec(wheel_index, empty_index):
+    """Spec(pypi=...) resolved only against the local wheel index."""
 
+    def make(*pypi, **fields):
+        fields.setdefault("python", PYTHON_MINOR)
+        fields.setdefault("index_url", empty_index)
+        fields.setdefault("find_links", (str(wheel_index),))
+        return Spec(pypi=tuple(pypi), **fields)
 
-@pytest.fixture
-def envs(store, cache_dir) -> Environments:
-    """Settings from this test's environment, as an edge would read them."""
-    return Environments(store, LocalCache(cache_dir), settings=Settings.load())
+    return make
 
 
 @pytest.fixture
 def pypi_fields(wheel_index, empty_index) -> dict:
     """Spec fields that point uv at the local wheel index only."""
     return {"index_url": empty_index, "find_links": (str(wheel_index),)}
+
+
+@pytest.fixture
+def store_dir(tmp_path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def store(store_dir) -> Store:
+    return Store.open(str(store_dir))
+
+
+@pytest.fixture
+def envs(store, cache_dir) -> Environments:
+    """Settings from this test's environment, as an edge would read them."""
+    return Environments(store, LocalCache(cache_dir), settings=Settings.load())
 
 
 def run_python(prefix: Path, code: str) -> str:
@@ -95,6 +118,4 @@ def run_python(prefix: Path, code: str) -> str:
 def versions(prefix: Path, *modules: str) -> dict:
     code = ("import importlib, json; print(json.dumps({m: importlib.import_module(m).__version__ "
             "for m in %r}))" % (modules,))
-    import json
-
     return json.loads(run_python(prefix, code))

@@ -9,7 +9,7 @@ import pytest
 from flowenv.errors import SpecError
 from flowenv.parsers.environment_yml import DEFAULTS_CHANNELS, parse_environment_file
 
-from tests.conda.conftest import PYTHON_MINOR, versions
+from tests.flowenv.conftest import PYTHON_MINOR, versions
 
 
 def write(tmp_path, text, name="environment.yml"):

@@ -22,8 +22,8 @@ from flowenv.errors import IntegrityError, LockTimeout
 from flowenv.spec import Spec
 from tests.wheelhouse import build_index
 
-from . import _workers
-from .conftest import PYTHON_FULL, PYTHON_MINOR
+from tests.flowenv import _workers
+from tests.flowenv.conftest import PYTHON_FULL, PYTHON_MINOR
 
 PINS = {"alpha": "2.0.0", "beta": "1.0.0", "delta": "3.0.0", "gamma": "0.3.0"}
 

@@ -14,7 +14,7 @@ from flowenv.errors import AliasError, EnvNotFound
 from flowenv.refs import Alias
 from flowenv.store import Store
 
-from . import _workers
+from tests.flowenv import _workers
 
 RACERS = 16
 
