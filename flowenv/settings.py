@@ -17,6 +17,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,12 @@ def _words(separators: str) -> Callable[[Any], Tuple[str, ...]]:
     return parse
 
 
+def _index_urls(value) -> Tuple[str, ...]:
+    """Space-separated index URLs; uv's UV_INDEX entries may be named ('name=https://...')."""
+    return tuple(re.sub(r"^[A-Za-z0-9_.-]+=(?=[A-Za-z][A-Za-z0-9+.-]*://)", "", u)
+                 for u in _words(" ")(value))
+
+
 def _positive_seconds(value) -> float:
     try:
         seconds = float(str(value).strip())
@@ -64,16 +71,6 @@ def _positive_seconds(value) -> float:
     if not seconds > 0 or seconds != seconds or seconds == float("inf"):
         raise ValueError("expected a positive number of seconds, such as 600")
     return seconds
-
-
-def _positive_int(value) -> int:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise ValueError("expected a whole number, such as 8") from None
-    if number < 1:
-        raise ValueError("expected a whole number of at least 1")
-    return number
 
 
 def _directory(value) -> Path:
@@ -160,7 +157,7 @@ DEFINITIONS = (
     Definition("index_url", "FLOWENV_INDEX_URL", _optional_text,
                "the PyPI index (else UV_DEFAULT_INDEX, UV_INDEX_URL, PIP_INDEX_URL)",
                fallbacks=("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"), resolution=True),
-    Definition("extra_index_urls", "FLOWENV_EXTRA_INDEX_URLS", _words(" "),
+    Definition("extra_index_urls", "FLOWENV_EXTRA_INDEX_URLS", _index_urls,
                "extra PyPI indexes, space-separated (else UV_INDEX, UV_EXTRA_INDEX_URL, "
                "PIP_EXTRA_INDEX_URL)",
                fallbacks=("UV_INDEX", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL"),
@@ -223,7 +220,7 @@ class Settings:
     compile_bytecode: Optional[bool] = None
     uv_bin: Optional[str] = None
     s3_endpoint_url: Optional[str] = None
-    azure_connection_string: Optional[str] = None
+    azure_connection_string: Optional[str] = field(default=None, repr=False)
     azure_endpoint: Optional[str] = None
     gcs_emulator_host: Optional[str] = None
     gcs_project: Optional[str] = None

@@ -58,20 +58,73 @@ def build_index(folder: Path, packages: Iterable[tuple] = DEFAULT_PACKAGES) -> P
     return folder
 
 
-def make_sdist(folder: Path, name: str, version: str) -> Path:
-    """A setuptools source distribution (no wheel) whose module `name` has __version__."""
+# A PEP 517 build backend of a few lines that lives in the source tree itself
+# (backend-path), so that a source distribution builds offline, with no build dependency.
+IN_TREE_BACKEND = """
+import base64, hashlib, os, re, zipfile
+
+def _meta():
+    with open("pyproject.toml") as f:
+        text = f.read()
+    return tuple(re.search(r'^%s = "(.*)"$' % key, text, re.M).group(1)
+                 for key in ("name", "version"))
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    name, version = _meta()
+    module = name.replace("-", "_")
+    dist = "%s-%s" % (module, version)
+    files = {}
+    for folder, _dirs, names in os.walk(module):
+        for n in names:
+            path = os.path.join(folder, n)
+            with open(path, "rb") as f:
+                files[path.replace(os.sep, "/")] = f.read()
+    files[dist + ".dist-info/METADATA"] = (
+        "Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n" % (name, version)).encode()
+    files[dist + ".dist-info/WHEEL"] = (
+        b"Wheel-Version: 1.0\\nGenerator: in-tree\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+    record = dist + ".dist-info/RECORD"
+    lines = ["%s,sha256=%s,%d" % (p, base64.urlsafe_b64encode(hashlib.sha256(d).digest())
+                                   .rstrip(b"=").decode(), len(d)) for p, d in files.items()]
+    files[record] = ("\\n".join(lines + [record + ",,"]) + "\\n").encode()
+    filename = dist + "-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
+        for p, d in sorted(files.items()):
+            zf.writestr(zipfile.ZipInfo(p, (2020, 1, 1, 0, 0, 0)), d)
+    return filename
+"""
+
+
+def source_tree_files(name: str, version: str, backend: str = "setuptools") -> dict:
+    """The files of a project whose module `name` has __version__: built by setuptools
+    (fetched from an index) or by an in-tree backend (no build dependency at all)."""
+    module = name.replace("-", "_")
+    project = '[project]\nname = "%s"\nversion = "%s"\n' % (name, version)
+    if backend == "in-tree":
+        build = ('[build-system]\nrequires = []\nbuild-backend = "in_tree_backend"\n'
+                 'backend-path = ["."]\n\n')
+        extra = {"in_tree_backend.py": IN_TREE_BACKEND}
+    else:
+        build = ('[build-system]\nrequires = ["setuptools>=61"]\n'
+                 'build-backend = "setuptools.build_meta"\n\n')
+        project += '\n[tool.setuptools]\npackages = ["%s"]\n' % module
+        extra = {}
+    return {"pyproject.toml": build + project,
+            "PKG-INFO": "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version),
+            "%s/__init__.py" % module: "__version__ = %r\n" % version, **extra}
+
+
+def make_sdist(folder: Path, name: str, version: str, backend: str = "setuptools") -> Path:
+    """A source distribution (no wheel) whose module `name` has __version__."""
     import io
     import tarfile
 
     module = name.replace("-", "_")
     root = "%s-%s" % (module, version)
-    files = {
-        "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
-        'build-backend = "setuptools.build_meta"\n\n[project]\nname = "%s"\n'
-        'version = "%s"\n\n[tool.setuptools]\npackages = ["%s"]\n' % (name, version, module),
-        "PKG-INFO": "Metadata-Version: 2.1\nName: %s\nVersion: %s\n" % (name, version),
-        "%s/__init__.py" % module: "__version__ = %r\n" % version,
-    }
+    files = source_tree_files(name, version, backend)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ("%s.tar.gz" % root)
     with tarfile.open(path, "w:gz") as tar:

@@ -29,6 +29,7 @@ from ..verify import is_intact
 from .pypi import install_wheels, make_venv
 
 COMPLETE_MARKER = ".flowenv-complete"
+MARKER_SCHEMA = 1
 INCOMPLETE_MARKER = ".flowenv-incomplete"
 # Appends FLOWENV_SITE_APPEND's folders to sys.path *after* site-packages, so a host
 # (Metaflow) can provide its own runtime needs without shadowing the env's packages.
@@ -49,16 +50,16 @@ def is_complete(prefix: Path) -> bool:
 
 
 def completed_id(prefix: Path):
-    """The environment id a complete flowenv prefix holds, or None."""
+    """The environment id a complete flowenv prefix holds, or None (also for a marker of
+    another layout: that prefix is then made again)."""
     try:
-        return json.loads((Path(prefix) / COMPLETE_MARKER).read_text()).get("full_id")
-    except (OSError, ValueError, AttributeError):
+        marker = json.loads((Path(prefix) / COMPLETE_MARKER).read_text())
+    except (OSError, ValueError):
         return None
+    if not isinstance(marker, dict) or marker.get("schema") != MARKER_SCHEMA:
+        return None
+    return marker.get("full_id")
 
-
-def is_flowenv_made(prefix: Path) -> bool:
-    prefix = Path(prefix)
-    return is_complete(prefix) or (prefix / INCOMPLETE_MARKER).is_file()
 
 
 class Creator:
@@ -107,7 +108,8 @@ class Creator:
                 with self.progress.task("Creating environment %s (%d packages)"
                                         % (lock.full_id[:12], len(lock.files))):
                     self._build(lock, prefix)
-                marker = {"full_id": lock.full_id, "seconds": round(time.monotonic() - start, 3)}
+                marker = {"schema": MARKER_SCHEMA, "full_id": lock.full_id,
+                          "seconds": round(time.monotonic() - start, 3)}
                 write_text(prefix / COMPLETE_MARKER, json.dumps(marker))
                 os.unlink(prefix / INCOMPLETE_MARKER)
             except FlowenvError:

@@ -14,16 +14,11 @@ from typing import Iterator, Optional, Tuple
 from ..errors import StoreError
 from ..settings import Settings
 from .blobs import Key
-from .cloud import CloudBlobStore
+from .cloud import CloudBlobStore, import_sdk
 
 
 def _blob_sdk():
-    try:
-        import azure.storage.blob as blob_sdk
-    except ImportError as exc:
-        raise StoreError("the Azure store needs azure-storage-blob",
-                         hint="pip install 'flowenv[azure]'") from exc
-    return blob_sdk
+    return import_sdk("azure.storage.blob", "Azure", "azure-storage-blob", "azure")
 
 
 def _make_service_client(url: str, settings: Settings):
@@ -78,17 +73,20 @@ class AzureBlobStore(CloudBlobStore):
     def _blob(self, key: Key):
         return self.container.get_blob_client(self._name(key))
 
-    def get(self, key: Key) -> Optional[Tuple[bytes, str]]:
+    def _read(self, operation: str, key: Key, read):
+        """read(downloader) of the blob, or None when it does not exist. Later chunks of a
+        large blob are read with If-Match on the first one's ETag."""
         try:
-            downloader = self._blob(key).download_blob()
-            # Later chunks of a large blob are read with If-Match on the first one's ETag.
-            return downloader.readall(), downloader.properties.etag
+            return read(self._blob(key).download_blob())
         except self._exc.ResourceNotFoundError as exc:
             if _container_missing(exc):
-                raise self._fail("get", key, exc) from exc
+                raise self._fail(operation, key, exc) from exc
             return None
         except Exception as exc:
-            raise self._fail("get", key, exc) from exc
+            raise self._fail(operation, key, exc) from exc
+
+    def get(self, key: Key) -> Optional[Tuple[bytes, str]]:
+        return self._read("get", key, lambda d: (d.readall(), d.properties.etag))
 
     def exists(self, key: Key) -> bool:
         try:
@@ -144,17 +142,12 @@ class AzureBlobStore(CloudBlobStore):
             yield item.name
 
     def _download(self, key: Key, path: str) -> bool:
-        try:
-            downloader = self._blob(key).download_blob()
+        def into_file(downloader):
             with open(path, "wb") as f:
                 downloader.readinto(f)
             return True
-        except self._exc.ResourceNotFoundError as exc:
-            if _container_missing(exc):
-                raise self._fail("get_file", key, exc) from exc
-            return False
-        except Exception as exc:
-            raise self._fail("get_file", key, exc) from exc
+
+        return bool(self._read("get_file", key, into_file))
 
 
 def _container_missing(exc) -> bool:

@@ -5,6 +5,7 @@ service, the operation and the object."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Iterator, Optional, Tuple
 from urllib.parse import urlparse
@@ -12,6 +13,15 @@ from urllib.parse import urlparse
 from ..atomic import temporary_file
 from ..errors import StoreError
 from .blobs import BlobStore, Key
+
+
+def import_sdk(module: str, service: str, package: str, extra: str):
+    """The service's SDK, or an error that says which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise StoreError("the %s store needs %s" % (service, package),
+                         hint="pip install 'flowenv[%s]'" % extra) from exc
 
 
 class CloudBlobStore(BlobStore):

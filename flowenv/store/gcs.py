@@ -11,18 +11,13 @@ from typing import Iterator, Optional, Tuple
 from ..errors import StoreError
 from ..settings import Settings
 from .blobs import Key
-from .cloud import CloudBlobStore
+from .cloud import CloudBlobStore, import_sdk
 
 _EMULATOR_PROJECT = "flowenv-test"
 
 
 def _storage():
-    try:
-        from google.cloud import storage
-    except ImportError as exc:
-        raise StoreError("the GCS store needs google-cloud-storage",
-                         hint="pip install 'flowenv[gcs]'") from exc
-    return storage
+    return import_sdk("google.cloud.storage", "GCS", "google-cloud-storage", "gcs")
 
 
 def _make_client(settings: Settings):

@@ -14,7 +14,7 @@ from typing import Iterator, Optional, Tuple
 from ..errors import StoreError
 from ..settings import Settings
 from .blobs import Key
-from .cloud import CloudBlobStore
+from .cloud import CloudBlobStore, import_sdk
 
 # S3 answers 409 ConditionalRequestConflict while another conditional write to the same
 # key is in flight; the outcome of ours is then unknown, so it is asked again.
@@ -22,11 +22,7 @@ _CONFLICT_RETRIES = 8
 
 
 def _boto3():
-    try:
-        import boto3
-    except ImportError as exc:
-        raise StoreError("the S3 store needs boto3", hint="pip install 'flowenv[s3]'") from exc
-    return boto3
+    return import_sdk("boto3", "S3", "boto3", "s3")
 
 
 def _error_code(exc) -> str:

@@ -174,3 +174,20 @@ def test_identity_round_trips():
                 pre=True, base="a" * 32)
     again = Spec.from_identity(json.loads(json.dumps(spec.identity())))
     assert again == spec and again.req_id == spec.req_id
+
+
+@pytest.mark.parametrize("name, channel", [
+    ("https://conda.example.com/my-channel::numpy", "https://conda.example.com/my-channel"),
+    ("file:///srv/channels/main::numpy", "file:///srv/channels/main"),
+    ("conda-forge::numpy", "conda-forge"),
+])
+def test_conda_channel_may_be_a_url(name, channel):
+    spec = Spec.from_conda_libraries({name: "1.26"})
+    assert spec.conda == ("%s::numpy 1.26" % channel,)
+
+
+@pytest.mark.parametrize("name", ["::numpy", "chan::", "a b::numpy", "numpy!", ""])
+def test_malformed_conda_names_are_refused(name):
+    with pytest.raises(SpecError) as err:
+        Spec.from_conda_libraries({name: ""}, origin="@conda on step x")
+    assert "@conda on step x" in str(err.value)

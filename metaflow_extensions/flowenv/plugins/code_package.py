@@ -4,8 +4,9 @@ import hashlib
 import os
 import shutil
 import sys
-import tempfile
 import time
+
+from flowenv.atomic import staging_dir
 
 CODE_CACHE_DAYS = 7
 
@@ -49,18 +50,13 @@ def extracted_code_env(package, root):
     root = str(root)
     target = os.path.join(root, _package_key(package))
     if not os.path.isdir(target):
-        os.makedirs(root, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=".extract-", dir=root)
-        package.extract_into(tmp, ContentType.ALL_CONTENT)
-        if sys.flags.dont_write_bytecode:
-            # Tasks will not write bytecode either: compile once here, not in every task.
-            import compileall
+        with staging_dir(target) as tmp:
+            package.extract_into(str(tmp), ContentType.ALL_CONTENT)
+            if sys.flags.dont_write_bytecode:
+                # Tasks will not write bytecode either: compile once here, not in every task.
+                import compileall
 
-            compileall.compile_dir(tmp, quiet=2, workers=2)
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another run extracted the same package first
-            shutil.rmtree(tmp, ignore_errors=True)
+                compileall.compile_dir(str(tmp), quiet=2, workers=2)
     os.utime(target)  # last use; extraction also keeps the archive's old timestamps
     _prune(root)
     env = {}

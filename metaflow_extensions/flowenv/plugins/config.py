@@ -7,8 +7,10 @@ import os
 
 def metaflow_profile():
     """The values of the active Metaflow profile, the project's local config on top."""
+    import importlib
+
     try:
-        import metaflow.metaflow_config  # noqa: F401  (reads the profile)
+        importlib.import_module("metaflow.metaflow_config")  # reads the profile
         from metaflow import metaflow_config_funcs as funcs
     except Exception:  # Metaflow half-imported: the environment is then all we have
         return {}

@@ -178,3 +178,14 @@ def test_pypi_conflicting_with_conda_python_package(envs, pypi_fields, wheel_ind
     with pytest.raises(ResolveError) as err:
         envs.resolve(spec)
     assert "condalib" in str(err.value) and "step mix" in str(err.value)
+
+
+def test_a_channel_given_by_url_in_a_package_name(envs, channels):
+    """'https://host/channel::pkg' and 'file:///srv/channel::pkg' name a channel by URL."""
+    other = channels["alias"] + "otherchan"
+    spec = Spec.from_conda_libraries({other + "::condalib": ""}, channels=[channels["main"]],
+                                     origin="step url")
+    assert spec.conda == (other + "::condalib",)
+    lock = envs.resolve(spec)
+    condalib = [f for f in lock.files if f.name == "condalib"][0]
+    assert condalib.version == "3.0" and "/otherchan/" in condalib.url
