@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,10 +13,12 @@ from packaging.version import Version
 
 from .cache import LocalCache
 from .create import Creator
-from .errors import AliasError, DamagedRecord, EnvNotFound, IntegrityError, ResolveError
+from .errors import (AliasError, DamagedRecord, EnvNotFound, IntegrityError, ResolveError,
+                     SpecError)
 from .fetch import download_locked
 from .interpreters import InterpreterFinder
 from .lock import Lock
+from .lockfiles import LockFile
 from .platforms import Target, check_platform, host_platform
 from .progress import SILENT, Progress
 from .refs import Alias, is_full_id
@@ -114,6 +118,75 @@ class Environments:
                                               unique.values())))
         return [locks[s.req_id] for s in specs]
 
+    # -- lock files -------------------------------------------------------------------
+
+    def import_lock(self, lock_file: LockFile, platform: str = None, python: str = None,
+                    force: bool = False) -> Lock:
+        """The environment a lock file pins for platform, without resolving: the last
+        import of the same content (same requirements id), or a new one, published."""
+        platform = check_platform(platform or host_platform())
+        req_id, constraint = self._lock_request(lock_file, python)
+        repair = force
+        if not force:
+            try:
+                cached = self.store.envs.resolution(req_id, platform)
+            except DamagedRecord as exc:
+                self.progress.say("%s; taking the lock in again" % exc)
+                cached, repair = None, True
+            if cached is not None:
+                return cached
+        lock = self._lock_from(lock_file, platform, req_id, constraint)
+        self.publish(lock, self._index_spec(), repair=repair)
+        return lock
+
+    def lock_from_file(self, lock_file: LockFile, platform: str = None, python: str = None
+                       ) -> Lock:
+        """The Lock a lock file pins for platform, storing nothing (a dry run, a diff)."""
+        platform = check_platform(platform or host_platform())
+        return self._lock_from(lock_file, platform, *self._lock_request(lock_file, python))
+
+    def _lock_request(self, lock_file: LockFile, python: Optional[str]):
+        """(req_id, Python constraint) of taking lock_file in: its digest, the Python it is
+        taken in for (PyPI locks) and, when its files are found on an index, the index
+        settings. The same on every machine."""
+        if lock_file.brings_python:
+            if python:
+                raise SpecError("--python does not apply: this %s brings its own Python"
+                                % lock_file.kind, file=lock_file.origin)
+            constraint = None
+        else:
+            constraint = python or lock_file.python
+            if constraint is None:
+                default = self.default_python()
+                fits = lock_file.requires_python is None or Version(default + ".0") in \
+                    python_specifier(lock_file.requires_python)
+                constraint = default if fits else lock_file.requires_python
+        identity = {"lock": lock_file.digest, "python": constraint}
+        if lock_file.uses_index:
+            identity["index"] = self._index_spec().identity()
+        blob = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:32], constraint
+
+    def _index_spec(self) -> Spec:
+        s = self.settings
+        return Spec(index_url=s.index_url, extra_index_urls=s.extra_index_urls,
+                    find_links=s.find_links, origin="the index settings")
+
+    def _lock_from(self, lock_file: LockFile, platform: str, req_id: str,
+                   constraint: Optional[str]) -> Lock:
+        from .lockfiles.fetching import IndexFetcher
+
+        lock_file.check_platform(platform)
+        python = lock_file.python_version(platform)
+        if python is None:
+            python = self.finder.find(constraint).version
+        target = Target(platform, python)
+        with self.progress.task("Taking in %s for %s" % (lock_file.origin, platform)):
+            fetcher = IndexFetcher(self.uv, self.cache, self.finder, self._index_spec())
+            files = tuple(lock_file.files_for(target, fetcher))
+        return Lock(req_id, platform, python, files,
+                    lock_file.recorded_identity(files, target.python_minor))
+
     # -- publishing ---------------------------------------------------------------
 
     def publish(self, lock: Lock, spec: Spec, repair: bool = False) -> None:
@@ -126,14 +199,17 @@ class Environments:
             size = sum(f.size or 0 for f in missing) / 1e6
             with self.progress.task("Caching %d package files (%.1f MB) in %s"
                                     % (len(missing), size, self.store.url)):
-                def upload(file):
+                def fetch(file):
                     path = self.cache.package_path(file)
                     if not is_intact(path, file):
                         download_locked(file, path, spec.index_urls)
-                    self.store.packages.upload(file, path)
+                    return path
 
+                # Every file verified here before any reaches the store: a file that fails
+                # its sha256 leaves the store as it was.
                 with ThreadPoolExecutor(max_workers=8) as pool:
-                    list(pool.map(upload, missing))
+                    paths = list(pool.map(fetch, missing))
+                    list(pool.map(self.store.packages.upload, missing, paths))
         self.store.envs.put(lock, repair=repair)
         self.store.envs.set_resolution(lock.req_id, lock.platform, lock.full_id)
 

@@ -19,6 +19,7 @@ LOCK_SCHEMA = 2
 KINDS = {"wheel": (".whl",), "conda": (".conda", ".tar.bz2")}
 _FILENAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+!\-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_MD5 = re.compile(r"^[0-9a-f]{32}$")
 
 
 class LockFormatError(FlowenvError, ValueError):
@@ -38,6 +39,9 @@ class LockedFile:
     # a git URL pinned to a commit, ...) and that source's sha256 when it has one.
     source_url: Optional[str] = None
     source_sha256: Optional[str] = None
+    # A conda file's md5, as its channel publishes it (conda-lock files require it). Not
+    # part of the full_id: the sha256 is what every machine verifies.
+    md5: Optional[str] = None
 
     def __post_init__(self):
         for attr in ("name", "version", "kind", "filename", "url", "sha256"):
@@ -52,6 +56,8 @@ class LockedFile:
             raise LockFormatError("%r is not a plain %s file name" % (self.filename, self.kind))
         if not _SHA256.match(self.sha256):
             raise LockFormatError("%s: %r is not a sha256 digest" % (self.filename, self.sha256))
+        if self.md5 is not None and (not isinstance(self.md5, str) or not _MD5.match(self.md5)):
+            raise LockFormatError("%s: %r is not an md5 digest" % (self.filename, self.md5))
         if self.size is not None and (not isinstance(self.size, int) or self.size < 0):
             raise LockFormatError("%s: size %r is not a byte count" % (self.filename, self.size))
         if not self.name or not self.version:

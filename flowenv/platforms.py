@@ -105,3 +105,23 @@ def wheel_tag_priority(target: Target) -> List[str]:
         compatible_tags(version, "cp" + target.python_nodot, platforms)
     )
     return [str(t) for t in tags]
+
+
+def marker_environment(target: Target) -> dict:
+    """The PEP 508 marker values of a CPython on target (what uv's --python-platform
+    assumes): used to take a universal lock's packages for one platform."""
+    arch = _ARCH[check_platform(target.platform)]
+    linux = target.platform.startswith("linux")
+    return {
+        "os_name": "posix",
+        "sys_platform": "linux" if linux else "darwin",
+        "platform_system": "Linux" if linux else "Darwin",
+        "platform_machine": arch,
+        "platform_release": "",
+        "platform_version": "",
+        "python_version": target.python_minor,
+        "python_full_version": target.python_version,
+        "implementation_name": "cpython",
+        "implementation_version": target.python_version,
+        "platform_python_implementation": "CPython",
+    }

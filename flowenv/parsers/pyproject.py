@@ -7,20 +7,12 @@ from typing import Mapping, Optional
 
 from ..errors import SpecError
 from ..spec import Spec, canonical_requirement
-from .source import read_text
-
-try:
-    import tomllib
-except ImportError:  # Python < 3.11
-    import tomli as tomllib
+from .source import read_toml
 
 
 def parse_pyproject(path, python: Optional[str] = None, environ: Mapping[str, str] = None) -> Spec:
     path = Path(path)
-    try:
-        data = tomllib.loads(read_text(path, "pyproject.toml"))
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError("this is not valid TOML: %s" % exc, file=str(path)) from exc
+    data = read_toml(path, "pyproject.toml")
     project = data.get("project")
     if not isinstance(project, dict):
         raise SpecError("there is no [project] table with dependencies", file=str(path))

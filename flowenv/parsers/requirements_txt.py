@@ -43,7 +43,7 @@ def parse_requirements_file(path, python: Optional[str] = None,
         raise exc.within(file=str(path)) from None
 
 
-def _logical_lines(text: str):
+def logical_lines(text: str):
     """Yield (line_number, line) with comments removed and continuations joined."""
     buffer, start = "", None
     for number, raw in enumerate(text.splitlines(), 1):
@@ -67,7 +67,7 @@ def _parse_into(path: Path, out: PipOptions, seen: set, as_constraint: bool):
         return
     seen.add(real)
     text = read_text(path)
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text):
         try:
             # pip-compile --generate-hashes output: flowenv pins its own sha256s.
             line = re.sub(r"\s--hash[= ]\S+", "", line).strip()

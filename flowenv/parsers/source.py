@@ -44,6 +44,19 @@ def read_text(path, what: str = "requirements file") -> str:
                         file=str(path), hint="Save it as UTF-8.") from None
 
 
+def read_toml(path, what: str) -> dict:
+    """A TOML file's tables, or a SpecError naming the file and what is wrong."""
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib
+
+    try:
+        return tomllib.loads(read_text(path, what))
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError("this is not valid TOML: %s" % exc, file=str(path)) from None
+
+
 def expand_env(value: str, environ: Mapping[str, str]) -> str:
     """${VAR} replaced from environ, as pip does; an unset variable is a SpecError."""
 

@@ -90,7 +90,7 @@ def _locked(record) -> LockedFile:
     return LockedFile(
         name=record.name.normalized, version=str(record.version), kind="conda",
         filename=record.file_name, url=redact_url(record.url), sha256=record.sha256.hex(),
-        size=record.size)
+        size=record.size, md5=record.md5.hex() if record.md5 is not None else None)
 
 
 def solve_conda(spec: Spec, platform: str, base: Optional[Lock], uv: UvRunner,

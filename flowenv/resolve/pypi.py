@@ -8,7 +8,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 from packaging.requirements import Requirement
 
-from ..errors import ResolveError
+from ..errors import IntegrityError, ResolveError
 from ..lock import Lock, LockedFile
 from ..platforms import Target, uv_python_platform
 from ..spec import Spec, requirement_name
@@ -53,6 +53,7 @@ def resolve_pypi(
     base: Optional[Lock] = None,
     installed: Dict[str, str] = None,
     build_sdist: Optional[Callable[[dict, str], LockedFile]] = None,
+    allowed: Optional[Dict[str, set]] = None,
 ) -> List[LockedFile]:
     """Pin spec.pypi (plus the base's requirements, constrained to its pins) for target.
 
@@ -60,6 +61,9 @@ def resolve_pypi(
     constraints and left out of the result. Wheels are preferred; with `build_sdist`
     (host platform only), a resolution that needs source distributions is allowed, and
     each one is turned into a wheel by that callable.
+
+    `allowed` (a hashed requirements file taken as a lock): name -> the sha256s that may
+    be installed; a package not in it, or none of whose files has one of them, is an error.
     """
     installed = installed or {}
     requirements = list(spec.pypi)
@@ -85,11 +89,40 @@ def resolve_pypi(
         name = requirement_name(package["name"])
         if name in installed:
             continue
+        if allowed is not None:
+            package = _only_allowed(package, name, allowed)
         if not package.get("wheels") and build_sdist is not None:
             files.append(build_sdist(package, name))
         else:
             files.append(pick_wheel(package, name, target, priority))
     return files
+
+
+def _only_allowed(package: dict, name: str, allowed: Dict[str, set]) -> dict:
+    """The package's files whose sha256 the lock lists."""
+    version = str(package.get("version"))
+    if name not in allowed:
+        raise ResolveError("the pinned packages need %s %s, which the file does not list"
+                           % (name, version), package=name,
+                           hint="Compile the file again (pip-compile --generate-hashes): it "
+                                "must list every package with its hashes.")
+
+    def listed(entry):
+        return isinstance(entry, dict) and (entry.get("hashes") or {}).get("sha256") in allowed[name]
+
+    kept = dict(package, wheels=[w for w in package.get("wheels") or [] if listed(w)])
+    if not listed(package.get("sdist")):
+        kept.pop("sdist", None)
+    if not kept["wheels"] and "sdist" not in kept:
+        raise IntegrityError(
+            "none of the files of %s %s on the index has a sha256 the file lists (the index "
+            "has %s)" % (name, version, ", ".join(sorted(
+                (w.get("hashes") or {}).get("sha256", "?")[:16] + "..."
+                for w in (package.get("wheels") or []) + [package.get("sdist") or {}]
+                if w)) or "no files"),
+            package=name, hint="A file was replaced on the index, or the hashes are wrong: "
+                               "compile the file again, or find out who changed the package.")
+    return kept
 
 
 def _compile(spec: Spec, target: Target, uv: UvRunner, requirements: Sequence[str],
