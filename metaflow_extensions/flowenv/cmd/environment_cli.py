@@ -68,11 +68,22 @@ def _spec_from_files(requirements, env_file, pyproject, python, environ):
 
 
 @environment.command(help="Resolve an environment from a requirements.txt (-r), an "
-                          "environment.yml (-f) or a pyproject.toml (-p), cache its packages "
-                          "in the store and optionally name it.")
+                          "environment.yml (-f) or a pyproject.toml (-p), or take one in as "
+                          "a lock file pins it (--lock: uv.lock, pylock.toml, hashed "
+                          "requirements, conda-lock.yml, @EXPLICIT); cache its packages in "
+                          "the store and optionally name it.")
 @click.option("-r", "--requirements", "requirements", type=click.Path(), help="requirements.txt")
 @click.option("-f", "--file", "env_file", type=click.Path(), help="environment.yml")
-@click.option("-p", "--pyproject", "pyproject", type=click.Path(), help="pyproject.toml")
+@click.option("-p", "--pyproject", "pyproject", type=click.Path(),
+              help="pyproject.toml (with the uv.lock beside it, when there is one)")
+@click.option("--lock", "lock_path", type=click.Path(),
+              help="A lock file, used as it is: no resolution.")
+@click.option("--no-lock", is_flag=True, help="With -p: resolve afresh, ignoring the uv.lock beside it.")
+@click.option("--extra", "extras", multiple=True, help="With a lock: an extra to include (repeatable).")
+@click.option("--group", "groups", multiple=True,
+              help="With a lock: a dependency group (conda-lock: category) to include (repeatable).")
+@click.option("--no-default-groups", is_flag=True,
+              help="With a lock: leave out its default groups (uv: dev; conda-lock: dev).")
 @click.option("--python", default=None, help="Python constraint, e.g. '3.11' or '>=3.10,<3.12'.")
 @click.option("--alias", "aliases", multiple=True, help="Name for the result, e.g. team/env:v1 (repeatable).")
 @click.option("--arch", "arches", multiple=True, help="Target platform (linux-64, linux-aarch64, osx-64, osx-arm64); repeatable.")
@@ -81,7 +92,8 @@ def _spec_from_files(requirements, env_file, pyproject, python, environ):
 @click.option("--force", is_flag=True, help="Resolve again even if a resolution exists.")
 @click.option("--dry-run", is_flag=True, help="Resolve and print, but store nothing and name nothing.")
 @click.pass_obj
-def resolve(obj, requirements, env_file, pyproject, python, aliases, arches, using, from_, force, dry_run):
+def resolve(obj, requirements, env_file, pyproject, lock_path, no_lock, extras, groups,
+            no_default_groups, python, aliases, arches, using, from_, force, dry_run):
     from flowenv.spec import Spec
 
     with user_errors():
@@ -90,6 +102,19 @@ def resolve(obj, requirements, env_file, pyproject, python, aliases, arches, usi
 
             Alias.parse(alias)
         envs = obj.envs
+        lock_file = _lock_file_given(envs, lock_path, pyproject, no_lock, extras, groups,
+                                     no_default_groups, (requirements, env_file, from_, using))
+        if lock_file is not None:
+            held = lock_file.platforms()
+            platforms = list(arches) or list(held or [None])
+            if dry_run:
+                for platform in platforms:
+                    _print_lock(envs.lock_from_file(lock_file, platform, python), None)
+                return
+            locks = [envs.import_lock(lock_file, platform, python, force=force)
+                     for platform in platforms]
+            _print_and_name(envs, locks, aliases, force)
+            return
         if from_:
             source = envs.lookup_all(from_)
             spec = Spec.from_identity(next(iter(source.values())).spec, origin=from_)
@@ -103,7 +128,7 @@ def resolve(obj, requirements, env_file, pyproject, python, aliases, arches, usi
             spec = spec.replace(base=base.full_id)
         if spec.is_empty and not (requirements or env_file or pyproject):
             raise FlowenvException("Nothing to resolve: give -r requirements.txt, -f environment.yml, "
-                                   "-p pyproject.toml, --from ALIAS or --using ALIAS")
+                                   "-p pyproject.toml, --lock FILE, --from ALIAS or --using ALIAS")
         platforms = list(arches) or [None]
         if dry_run:
             for platform in platforms:
@@ -111,12 +136,40 @@ def resolve(obj, requirements, env_file, pyproject, python, aliases, arches, usi
                 _print_lock(lock, None)
             return
         locks = [envs.resolve(spec, platform, force=force) for platform in platforms]
-        for lock in locks:
-            _print_lock(lock, None)
-        for alias in aliases:
-            changed = envs.set_alias(alias, locks, repair=force)
-            click.echo("%s %s -> %s" % ("Named" if changed else "Unchanged:", alias,
-                                        ", ".join("%s (%s)" % (l.full_id, l.platform) for l in locks)))
+        _print_and_name(envs, locks, aliases, force)
+
+
+def _lock_file_given(envs, lock_path, pyproject, no_lock, extras, groups, no_default_groups,
+                     others):
+    """The lock file to take in: --lock, or the uv.lock beside -p pyproject.toml (said
+    so); None to resolve."""
+    from flowenv.lockfiles import lock_beside, read_lock_file
+
+    if lock_path and (pyproject or any(others)):
+        raise FlowenvException("--lock takes the environment as the lock file pins it: give "
+                               "it alone, without -r, -f, -p, --from or --using")
+    if not lock_path and pyproject and not no_lock and not any(others):
+        lock_path = lock_beside(pyproject)
+        if lock_path:
+            _echo("Using %s, the lock beside %s (--no-lock resolves %s afresh)"
+                  % (lock_path, pyproject, pyproject))
+    if not lock_path:
+        if extras or groups or no_default_groups:
+            raise FlowenvException("--extra, --group and --no-default-groups select parts of "
+                                   "a lock file: give one with --lock")
+        return None
+    return read_lock_file(lock_path, extras=extras, groups=groups,
+                          default_groups=not no_default_groups,
+                          environ=envs.settings.environ)
+
+
+def _print_and_name(envs, locks, aliases, force):
+    for lock in locks:
+        _print_lock(lock, None)
+    for alias in aliases:
+        changed = envs.set_alias(alias, locks, repair=force)
+        click.echo("%s %s -> %s" % ("Named" if changed else "Unchanged:", alias,
+                                    ", ".join("%s (%s)" % (l.full_id, l.platform) for l in locks)))
 
 
 def _print_lock(lock, alias):
@@ -262,15 +315,16 @@ def history(obj, alias):
                 ",".join(v[:12] for v in entry["envs"].values())))
 
 
-@environment.command(help="Compare two environments (aliases or ids): packages added, "
-                          "removed and changed.")
+@environment.command(help="Compare two environments: packages added, removed and "
+                          "changed. Each side is an alias, an environment id, or a lock file "
+                          "(uv.lock, pylock.toml, conda-lock.yml, ...), read without storing.")
 @click.argument("old")
 @click.argument("new")
 @click.option("--arch", default=None, help="Platform (default: this machine's).")
 @click.pass_obj
 def diff(obj, old, new, arch):
     with user_errors():
-        before, after = (obj.envs.lookup(ref, arch) for ref in (old, new))
+        before, after = (_lock_or_env(obj.envs, ref, arch) for ref in (old, new))
     pins = [{f.name: "%s (%s)" % (f.version, f.kind) for f in lock.files} for lock in (before, after)]
     if before.python != after.python:
         click.echo("~ python %s -> %s" % (before.python, after.python))
@@ -282,19 +336,37 @@ def diff(obj, old, new, arch):
                    "+ %s %s" % (name, b) if a is None else "~ %s %s -> %s" % (name, a, b))
 
 
+def _lock_or_env(envs, ref, arch):
+    """A lock file's pins (an existing file), else the environment an alias or id names."""
+    import os
+
+    if os.path.isfile(ref):
+        from flowenv.lockfiles import read_lock_file
+
+        return envs.lock_from_file(read_lock_file(ref, environ=envs.settings.environ), arch)
+    return envs.lookup(ref, arch)
+
+
 @environment.command(help="Export an environment as a PEP 751 pylock.toml, a pinned "
-                          "requirements.txt, or a conda @EXPLICIT list.")
+                          "requirements.txt, a conda @EXPLICIT list, or a conda-lock.yml "
+                          "(conda and PyPI packages, every platform of an alias).")
 @click.argument("env")
-@click.option("--format", "fmt", type=click.Choice(["pylock", "requirements", "explicit"]),
+@click.option("--format", "fmt", type=click.Choice(["pylock", "requirements", "explicit",
+                                                    "conda-lock"]),
               default="requirements")
-@click.option("--arch", default=None, help="Platform (default: this machine's).")
+@click.option("--arch", default=None,
+              help="Platform (default: this machine's; conda-lock: every platform of the alias).")
 @click.option("-o", "--output", default=None, type=click.Path(), help="Write to this file (default: stdout).")
 @click.pass_obj
 def export(obj, env, fmt, arch, output):
     from flowenv import exporters
 
     with user_errors():
-        text = exporters.export(obj.envs.lookup(env, arch), fmt)
+        if fmt == "conda-lock" and not arch:
+            locks = list(obj.envs.lookup_all(env).values())
+        else:
+            locks = [obj.envs.lookup(env, arch)]
+        text = exporters.export(locks, fmt, md5_of=lambda f: _md5(obj.envs, f))
         if output:
             from flowenv.atomic import os_error, write_text
 
@@ -304,3 +376,16 @@ def export(obj, env, fmt, arch, output):
                 raise os_error(exc, "write", output) from exc
     if not output:
         click.echo(text, nl=False)
+
+
+def _md5(envs, file):
+    """The md5 of a locked file, from its verified local copy (records written before
+    flowenv kept conda md5s lack it)."""
+    import hashlib
+
+    (path,) = envs.local_copies([file])
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
