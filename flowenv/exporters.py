@@ -1,7 +1,8 @@
 """Locks in standard formats, each readable again by flowenv.lockfiles (same environment
 id): PEP 751 pylock.toml and hashed requirements (PyPI environments), conda @EXPLICIT
-(conda environments), conda-lock.yml (any environment, mixed ones included, every
-platform of an alias in one file)."""
+(conda environments; a mixed one's wheels as `# pip` lines, as conda-lock renders them),
+conda-lock.yml (any environment, mixed ones included, every platform of an alias in one
+file)."""
 
 from __future__ import annotations
 
@@ -71,12 +72,23 @@ def to_explicit(lock: Lock) -> str:
     if not conda:
         raise FlowenvError("environment %s has no conda packages to export as @EXPLICIT"
                            % lock.full_id, hint="Export it as pylock or requirements.")
-    _only(lock, "conda", "an @EXPLICIT file")
     lines = ["# flowenv environment %s (Python %s)" % (lock.full_id, lock.python),
              "# platform: %s" % lock.platform, "@EXPLICIT"]
     # conda reads '#sha256:<hex>' (and '#<md5>') after each URL.
     lines += ["%s#sha256:%s" % (f.url, f.sha256) for f in conda]
+    # Wheels as conda-lock renders them: comments to conda, installed by conda-lock.
+    lines += ["# pip %s @ %s#sha256=%s" % (f.name, _url_of(f, lock), f.sha256)
+              for f in lock.by_kind("wheel")]
     return "\n".join(lines) + "\n"
+
+
+def _url_of(f: LockedFile, lock: Lock) -> str:
+    if not f.url:
+        raise FlowenvError(
+            "%s %s was built from source on the machine that resolved environment %s: it "
+            "has no URL a conda lock can name" % (f.name, f.version, lock.full_id),
+            hint="Export it as pylock, which names its source.")
+    return f.url
 
 
 def to_conda_lock(locks: Sequence[Lock], md5_of: Optional[Md5Of] = None) -> str:
@@ -90,14 +102,9 @@ def to_conda_lock(locks: Sequence[Lock], md5_of: Optional[Md5Of] = None) -> str:
     packages, channels = [], []
     for lock in sorted(locks, key=lambda l: l.platform):
         for f in lock.files:
-            if not f.url:
-                raise FlowenvError(
-                    "%s %s was built from source on the machine that resolved environment %s: "
-                    "it has no URL a conda-lock file can name" % (f.name, f.version, lock.full_id),
-                    hint="Export it as pylock, which names its source.")
             entry = {"name": f.name, "version": f.version,
                      "manager": "conda" if f.kind == "conda" else "pip",
-                     "platform": lock.platform, "dependencies": {}, "url": f.url}
+                     "platform": lock.platform, "dependencies": {}, "url": _url_of(f, lock)}
             if f.kind == "conda":
                 md5 = f.md5 or (md5_of(f) if md5_of else None)
                 if not md5:

@@ -144,7 +144,9 @@ def write_simple_index(folder: Path) -> Path:
     for project, wheels in by_project.items():
         page = simple / project
         page.mkdir(parents=True, exist_ok=True)
-        links = "".join('<a href="../../%s">%s</a>\n' % (w.name, w.name) for w in wheels)
+        # With their sha256, as real indexes give them (uv then records it in uv.lock).
+        links = "".join('<a href="../../%s#sha256=%s">%s</a>\n' % (
+            w.name, hashlib.sha256(w.read_bytes()).hexdigest(), w.name) for w in wheels)
         (page / "index.html").write_text("<html><body>%s</body></html>\n" % links)
     return simple
 

@@ -1,6 +1,8 @@
 """conda's @EXPLICIT files (`conda list --explicit --sha256` or `--md5`, `conda-lock
 render`, flowenv's own export): one platform, one package file URL a line, each with a
-hash after `#`, written as conda reads it: `#<md5>`, `#sha256:<hex>` or `#<sha256 hex>`."""
+hash after `#`, written as conda reads it: `#<md5>`, `#sha256:<hex>` or `#<sha256 hex>`.
+Wheels come as conda-lock renders them, in comment lines conda itself skips:
+`# pip name @ <url>#sha256=<hex>`."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from ..errors import SpecError
 from ..parsers.source import read_text
 from ..platforms import SUPPORTED
 from ..redact import redact_url
-from .base import PlatformLock, Selection
+from .base import PlatformLock, Selection, sha256_of_hash
 
 MARKER = "@EXPLICIT"
 _PLATFORM = re.compile(r"^#\s*platform:\s*(\S+)\s*$")
+_PIP = re.compile(r"^#\s*pip\s+(?P<name>\S+)\s*@\s*(?P<url>\S+?)(?:#(?P<hash>\S*))?$")
 _HASH = re.compile(r"^(?:(?P<md5>[0-9a-f]{32})|(?:sha256[:=])?(?P<sha256>[0-9a-f]{64}))$")
 
 
@@ -33,6 +36,10 @@ def read_explicit(path: Path, selection: Selection) -> "ExplicitLock":
         header = _PLATFORM.match(line)
         if header:
             platform = header.group(1)
+        wheel = _PIP.match(line)
+        if wheel and seen_marker:
+            entries.append(_wheel(wheel, origin, number, where))
+            continue
         if not line or line.startswith("#"):
             continue
         if line == MARKER:
@@ -86,6 +93,29 @@ def _entry(line: str, origin: str, number: int, where: str) -> dict:
     return {"kind": "conda", "name": name, "version": version, "filename": filename,
             "url": redact_url(url), "sha256": found.group("sha256"), "md5": found.group("md5"),
             "size": None, "subdir": url.rsplit("/", 2)[-2], "where": where}
+
+
+def _wheel(match, origin: str, number: int, where: str) -> dict:
+    from packaging.utils import (InvalidWheelFilename, canonicalize_name,
+                                 parse_wheel_filename)
+
+    url = match.group("url")
+    filename = url.rstrip("/").rsplit("/", 1)[-1]
+    sha256 = sha256_of_hash((match.group("hash") or "").replace("=", ":", 1))
+    if not sha256:
+        raise SpecError("wheel %s has no sha256" % filename, file=origin, line=number,
+                        hint="Write it as '# pip name @ <url>#sha256=<hex>'.")
+    try:
+        name, version, _, _ = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        raise SpecError("%r is not a wheel file name" % filename, file=origin,
+                        line=number) from None
+    if canonicalize_name(match.group("name")) != name:
+        raise SpecError("%s names %s, not %s" % (filename, name, match.group("name")),
+                        file=origin, line=number)
+    return {"kind": "wheel", "name": name, "version": str(version), "filename": filename,
+            "url": redact_url(url), "sha256": sha256, "md5": None, "size": None,
+            "subdir": "noarch", "where": where}
 
 
 class ExplicitLock(PlatformLock):

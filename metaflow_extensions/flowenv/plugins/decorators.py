@@ -34,31 +34,46 @@ def _user_set(deco, *names):
 
 
 class _NamedEnvMixin:
-    defaults = {"name": None, "pathspec": None, "fetch_at_exec": False, "disabled": None}
+    defaults = {"name": None, "pathspec": None, "lock": None, "extras": [], "groups": [],
+                "fetch_at_exec": False, "disabled": None}
 
     def coerce(self):
         # Decorators passed on a command line (--with) arrive with string values.
         for key in ("fetch_at_exec", "disabled"):
             if isinstance(self.attributes.get(key), str):
                 self.attributes[key] = self.attributes[key].lower() == "true"
-        for key in ("name", "pathspec"):
+        for key in ("name", "pathspec", "lock"):
             if self.attributes.get(key) in ("None", ""):
                 self.attributes[key] = None
+        for key in ("extras", "groups"):
+            if isinstance(self.attributes.get(key), str):
+                self.attributes[key] = [self.attributes[key]]
 
     def check_reference(self, where):
-        if self.attributes["name"] and self.attributes["pathspec"]:
+        given = [k for k in ("name", "pathspec", "lock") if self.attributes[k]]
+        if len(given) > 1:
             raise FlowenvException(
-                "%s: give either name= or pathspec=, not both (name=%r, pathspec=%r)"
-                % (where, self.attributes["name"], self.attributes["pathspec"])
-            )
+                "%s: give one of name=, pathspec= or lock=, not several (%s)"
+                % (where, ", ".join("%s=%r" % (k, self.attributes[k]) for k in given)))
         if self.attributes["fetch_at_exec"] and not (
             self.attributes["name"] or self.attributes["pathspec"]
         ):
-            raise FlowenvException("%s: fetch_at_exec=True needs name= or pathspec=" % where)
+            raise FlowenvException(
+                "%s: fetch_at_exec=True needs name= or pathspec=%s" % (
+                    where, " (a lock file is read when the run starts)"
+                    if self.attributes["lock"] else ""))
+        for key in ("extras", "groups"):
+            value = self.attributes.get(key)
+            if value and not self.attributes["lock"]:
+                raise FlowenvException("%s: %s= selects parts of a lock file: give lock= too"
+                                       % (where, key))
+            if value and (not isinstance(value, (list, tuple))
+                          or not all(isinstance(v, str) for v in value)):
+                raise FlowenvException("%s: %s= is a list of names, not %r" % (where, key, value))
 
     @property
     def reference(self):
-        return self.attributes["name"] or self.attributes["pathspec"]
+        return self.attributes["name"] or self.attributes["pathspec"] or self.attributes["lock"]
 
 
 class _CondaMixin:
@@ -111,7 +126,8 @@ class PypiFlowDecorator(_PypiMixin, _EnvFlowDecorator):
 
 
 class NamedEnvFlowDecorator(_NamedEnvMixin, _EnvFlowDecorator):
-    """A named environment (name='team/env:tag' or pathspec='Flow/Run/Step') for every step."""
+    """A named environment (name='team/env:tag' or pathspec='Flow/Run/Step'), or the one a
+    lock file pins (lock='uv.lock', with extras=[...], groups=[...]), for every step."""
 
     name = "named_env_base"
 

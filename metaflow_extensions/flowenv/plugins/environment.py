@@ -1,6 +1,7 @@
 """`--environment=conda`: every step runs in its own resolved environment, made by flowenv."""
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from metaflow.metaflow_environment import MetaflowEnvironment
@@ -24,6 +25,8 @@ class FlowenvEnvironment(MetaflowEnvironment):
         self._envs = None
         self._plans = None
         self._resolved = {}  # step -> (Lock, alias shown to the user or None)
+        self._imported = {}  # (LockRef, platform) -> Lock: each lock file read once a run
+        self._import_lock = threading.Lock()
         self._code_env = None  # set once per run by prepare_code
 
     def decospecs(self):
@@ -53,11 +56,14 @@ class FlowenvEnvironment(MetaflowEnvironment):
         if self._plans is None:
             from .step_plan import plan_step
 
+            import inspect
+
             environ = self.settings().environ
+            flow_dir = os.path.dirname(os.path.abspath(inspect.getfile(type(self.flow))))
             with user_errors():
                 self._plans = {
                     step.name: plan_step(self.flow.name, self.flow._flow_decorators,
-                                         step.name, step.decorators, environ)
+                                         step.name, step.decorators, environ, flow_dir)
                     for step in self.flow
                 }
         return self._plans
@@ -70,6 +76,8 @@ class FlowenvEnvironment(MetaflowEnvironment):
         envs = self.environments()
         environ = envs.settings.environ
         try:
+            if plan.lock:
+                return self._import(plan.lock, platform), None
             if plan.name:
                 name = expand_vars(plan.name, plan.source, environ)
                 return envs.lookup(name, platform), name
@@ -84,6 +92,20 @@ class FlowenvEnvironment(MetaflowEnvironment):
                 "metaflow environment resolve --from NAME --arch %s --alias NAME"
                 % (plan.source, pathspec, lock.platform, plan.step, platform, pathspec, platform))
         return lock, None
+
+    def _import(self, ref, platform):
+        """The environment a lock file pins for platform, taken in once per run."""
+        from flowenv.lockfiles import read_lock_file
+        from flowenv.platforms import host_platform
+
+        key = (ref, platform or host_platform())
+        with self._import_lock:
+            if key not in self._imported:
+                envs = self.environments()
+                lock_file = read_lock_file(ref.path, extras=ref.extras, groups=ref.groups,
+                                           environ=envs.settings.environ)
+                self._imported[key] = envs.import_lock(lock_file, key[1])
+            return self._imported[key]
 
     def platform_for(self, step_name):
         """Remote steps run on Linux machines, whatever the launcher is."""
@@ -132,9 +154,11 @@ class FlowenvEnvironment(MetaflowEnvironment):
         if plan.fetch_at_exec:
             return "  %s: %s, looked up when each task starts" % (plan.step, plan.reference)
         lock, alias = self._resolved[plan.step]
+        named = " = " + alias if alias else ""
+        if plan.lock and not plan.spec:
+            named = " from %s" % os.path.basename(plan.lock.path)
         return "  %s: environment %s%s (Python %s, %d packages)" % (
-            plan.step, lock.full_id[:12], " = " + alias if alias else "",
-            lock.python, len(lock.files))
+            plan.step, lock.full_id[:12], named, lock.python, len(lock.files))
 
     def _is_remote(self, step_name):
         from .decorators import REMOTE_DECORATORS

@@ -1,10 +1,20 @@
 """What environment each step asks for, from its decorators and the flow's: the seed's
 merge, override and disable rules in one place."""
 
+import os
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Tuple
 
 from flowenv import Spec, expand_vars
+
+
+@dataclass(frozen=True)
+class LockRef:
+    """A lock file named by a decorator (lock=...), with the extras and groups it selects."""
+
+    path: str  # absolute: relative paths are the flow file's folder's
+    extras: Tuple[str, ...] = ()
+    groups: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -13,14 +23,15 @@ class StepPlan:
     disabled: bool = False
     name: Optional[str] = None  # alias, @{VAR} expanded unless fetched at execution
     pathspec: Optional[str] = None
+    lock: Optional[LockRef] = None
     fetch_at_exec: bool = False
-    spec: Optional[Spec] = None  # packages alone, or added on top of name/pathspec
+    spec: Optional[Spec] = None  # packages alone, or added on top of name/pathspec/lock
     source: str = ""
     decorator: Optional[str] = None  # the decorator that names the environment
 
     @property
     def reference(self):
-        return self.name or self.pathspec
+        return self.name or self.pathspec or (self.lock.path if self.lock else None)
 
 
 def _deco(decos, name):
@@ -56,19 +67,28 @@ def _pypi_spec(deco, where) -> Spec:
                                    a.get("extra_indices") or (), origin="@%s on %s" % (deco.name, where))
 
 
-def _named(deco, where, environ):
+def _named(deco, where, environ, flow_dir):
     a = deco.attributes
     fetch = bool(a.get("fetch_at_exec"))
-    name, pathspec = a.get("name"), a.get("pathspec")
+    name, pathspec, lock = a.get("name"), a.get("pathspec"), None
     if not fetch:
         name = expand_vars(name, where, environ) if name else None
         pathspec = expand_vars(pathspec, where, environ) if pathspec else None
-    return name, pathspec, fetch
+    if a.get("lock"):
+        path = os.path.join(flow_dir or os.getcwd(), expand_vars(a["lock"], where, environ))
+        lock = LockRef(os.path.normpath(path), tuple(a.get("extras") or ()),
+                       tuple(a.get("groups") or ()))
+    return name, pathspec, lock, fetch
+
+
+def _names_env(deco) -> bool:
+    return any(deco.attributes.get(k) for k in ("name", "pathspec", "lock"))
 
 
 def plan_step(flow_name: str, flow_decos: dict, step_name: str, step_decos: list,
-              environ: Mapping[str, str]) -> StepPlan:
-    """The plan of one step. environ expands @{VAR} in names and pathspecs."""
+              environ: Mapping[str, str], flow_dir: Optional[str] = None) -> StepPlan:
+    """The plan of one step. environ expands @{VAR} in names, pathspecs and lock paths;
+    relative lock paths are flow_dir's (the flow file's folder)."""
     by_name = {d.name: d for d in step_decos}
     step_named = by_name.get("named_env")
     step_conda, step_pypi = by_name.get("conda"), by_name.get("pypi")
@@ -84,15 +104,14 @@ def plan_step(flow_name: str, flow_decos: dict, step_name: str, step_decos: list
     extension = _spec_from(step_conda, step_pypi, where) if step_level else None
 
     ref, ref_where = None, None
-    if step_named is not None and (step_named.attributes.get("name") or step_named.attributes.get("pathspec")):
+    if step_named is not None and _names_env(step_named):
         ref, ref_where = step_named, "@named_env on step %s" % step_name
     elif base_named is not None and not base_named.attributes.get("disabled") and (
-        base_named.attributes.get("name") or base_named.attributes.get("pathspec")
-    ):
+            _names_env(base_named)):
         ref, ref_where = base_named, "@named_env_base on %s" % flow_name
     if ref is not None:
-        name, pathspec, fetch = _named(ref, ref_where, environ)
-        return StepPlan(step_name, name=name, pathspec=pathspec, fetch_at_exec=fetch,
+        name, pathspec, lock, fetch = _named(ref, ref_where, environ, flow_dir)
+        return StepPlan(step_name, name=name, pathspec=pathspec, lock=lock, fetch_at_exec=fetch,
                         spec=extension if extension and not extension.is_empty else None,
                         source=ref_where, decorator=ref.name)
 
