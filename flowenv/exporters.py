@@ -6,7 +6,7 @@ file)."""
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Callable, Optional, Sequence, Union
 
 from .errors import FlowenvError
 from .lock import Lock, LockedFile
@@ -137,8 +137,11 @@ FORMATS = ("requirements", "pylock", "explicit", "conda-lock")
 _SINGLE = {"requirements": to_requirements, "pylock": to_pylock, "explicit": to_explicit}
 
 
-def export(locks: Sequence[Lock], fmt: str, md5_of: Optional[Md5Of] = None) -> str:
-    """The locks (one per platform) in format fmt; single-platform formats take one."""
+def export(locks: Union[Lock, Sequence[Lock]], fmt: str, md5_of: Optional[Md5Of] = None
+           ) -> str:
+    """A lock, or locks (one per platform), in format fmt; single-platform formats take one."""
+    if isinstance(locks, Lock):
+        locks = [locks]
     if fmt == "conda-lock":
         return to_conda_lock(locks, md5_of)
     if fmt not in _SINGLE:

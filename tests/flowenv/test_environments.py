@@ -90,3 +90,23 @@ def test_corrupt_env_record_is_detected(envs, lock, store_dir):
     path.write_text(path.read_text().replace(lock.files[0].sha256, "0" * 64))
     with pytest.raises(FlowenvError, match="corrupt"):
         envs.lookup(lock.full_id)
+
+
+def test_a_lock_taken_in_twice_is_reused_whatever_its_layout(envs, lock, tmp_path, monkeypatch):
+    from flowenv import exporters
+    from flowenv.lockfiles import read_lock_file
+
+    path = tmp_path / "pylock.toml"
+    text = exporters.export([lock], "pylock")
+    path.write_text(text)
+    first = envs.import_lock(read_lock_file(path))
+    assert first.full_id == lock.full_id and first.req_id != lock.req_id
+    # the same pins, laid out and commented differently: the same requirements id, and the
+    # stored environment is reused without reading a package again
+    path.write_text("# a comment\n" + text.replace(" = ", "=").replace("\n\n", "\n\n\n"))
+    monkeypatch.setattr(envs, "publish", lambda *a, **k: pytest.fail("published again"))
+    again = envs.import_lock(read_lock_file(path))
+    assert again.full_id == first.full_id
+    assert envs._lock_request(read_lock_file(path), None)[0] == first.req_id
+    # another Python for a lock that leaves it open is another request
+    assert envs._lock_request(read_lock_file(path), "3.99")[0] != first.req_id
