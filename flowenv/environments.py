@@ -125,6 +125,7 @@ class Environments:
         """The environment a lock file pins for platform, without resolving: the last
         import of the same content (same requirements id), or a new one, published."""
         platform = check_platform(platform or host_platform())
+        lock_file.check_platform(platform)  # before the store: the clearer error first
         req_id, constraint = self._lock_request(lock_file, python)
         repair = force
         if not force:
