@@ -186,7 +186,7 @@ if __name__ == "__main__":
     BadLockFlow()
 ''')
     proc = runner.flow("flow.py", "run", check=False)
-    assert proc.returncode != 0 and "give one of name=, pathspec= or lock=" in proc.stderr
+    assert proc.returncode != 0 and "give one of name=, pathspec= or lock=, not both name=" in proc.stderr
     Path(runner.folder, "flow.py").write_text(
         Path(runner.folder, "flow.py").read_text().replace(', name="team/x:v1"', ""))
     proc = runner.flow("flow.py", "run", check=False)

@@ -53,8 +53,8 @@ class _NamedEnvMixin:
         given = [k for k in ("name", "pathspec", "lock") if self.attributes[k]]
         if len(given) > 1:
             raise FlowenvException(
-                "%s: give one of name=, pathspec= or lock=, not several (%s)"
-                % (where, ", ".join("%s=%r" % (k, self.attributes[k]) for k in given)))
+                "%s: give one of name=, pathspec= or lock=, not both %s"
+                % (where, " and ".join("%s=%r" % (k, self.attributes[k]) for k in given)))
         if self.attributes["fetch_at_exec"] and not (
             self.attributes["name"] or self.attributes["pathspec"]
         ):
