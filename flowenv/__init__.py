@@ -13,7 +13,7 @@ _EXPORTS = {
     "Environments": ".environments", "Settings": ".settings", "LocalCache": ".cache",
     "FlowenvError": ".errors", "Lock": ".lock", "LockedFile": ".lock",
     "Alias": ".refs", "expand_vars": ".refs", "Spec": ".spec", "Store": ".store",
-    "parse_file": ".parsers",
+    "parse_file": ".parsers", "read_lock_file": ".lockfiles",
 }
 __all__ = sorted(_EXPORTS)
 

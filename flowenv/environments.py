@@ -152,8 +152,9 @@ class Environments:
         settings. The same on every machine."""
         if lock_file.brings_python:
             if python:
-                raise SpecError("--python does not apply: this %s brings its own Python"
-                                % lock_file.kind, file=lock_file.origin)
+                raise SpecError("a Python version (%s) does not apply: this %s brings its own "
+                                "(its python package)" % (python, lock_file.kind),
+                                file=lock_file.origin)
             constraint = None
         else:
             constraint = python or lock_file.python
@@ -177,7 +178,6 @@ class Environments:
                    constraint: Optional[str]) -> Lock:
         from .lockfiles.fetching import IndexFetcher
 
-        lock_file.check_platform(platform)
         python = lock_file.python_version(platform)
         if python is None:
             python = self.finder.find(constraint).version

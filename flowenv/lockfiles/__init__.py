@@ -34,6 +34,9 @@ def kind_of(path) -> str:
         return "pylock"
     if name.endswith(("conda-lock.yml", "conda-lock.yaml")):
         return "conda-lock"
+    if name == "pyproject.toml":
+        raise SpecError("a pyproject.toml is a list of requirements, not a lock", file=str(path),
+                        hint="Pass it with -p (the uv.lock beside it is then used).")
     text = read_text(path, "lock file")
     if name.endswith((".yml", ".yaml")):
         return "conda-lock"

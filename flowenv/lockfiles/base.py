@@ -13,9 +13,12 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import canonicalize_name
 
+from ..conda.channels import channel_of
+from ..conda.match_specs import exact_spec
 from ..errors import FlowenvError, SpecError
 from ..lock import LockedFile
 from ..platforms import Target, marker_environment
+from ..spec import SPEC_SCHEMA
 
 LOCK_IMPORT_SCHEMA = 1
 
@@ -113,10 +116,6 @@ class LockFile:
     def recorded_identity(self, lock_files: Sequence[LockedFile], python_minor: str) -> dict:
         """What a Lock taken from this file records as its request: every package pinned
         (so that a step extending it keeps them all), and where it came from."""
-        from ..conda.channels import channel_of
-        from ..conda.match_specs import exact_spec
-        from ..spec import SPEC_SCHEMA
-
         wheels = [f for f in lock_files if f.kind == "wheel"]
         conda = [f for f in lock_files if f.kind == "conda"]
         return {

@@ -91,3 +91,19 @@ def test_conflicting_pythons_on_one_step_are_an_error():
     with pytest.raises(SpecError) as err:
         plan([Deco("conda", python="3.10"), Deco("pypi", python="3.11")])
     assert "3.10" in str(err.value) and "3.11" in str(err.value)
+
+
+def test_a_lock_file_base_is_a_named_base_of_a_third_kind(tmp_path):
+    flow = {"named_env_base": [Deco("named_env_base", lock="locks/@{WHICH}.lock",
+                                    extras=["gpu"], groups=[])]}
+    p = plan_step("MyFlow", flow, "train", [Deco("pypi", packages={"fastapi": "0.95.0"})],
+                  {"WHICH": "uv"}, flow_dir=str(tmp_path))
+    assert p.lock.path == str(tmp_path / "locks" / "uv.lock") and p.lock.extras == ("gpu",)
+    assert p.reference == p.lock.path and p.spec.pypi == ("fastapi==0.95.0",)
+    assert (p.name, p.pathspec, p.decorator) == (None, None, "named_env_base")
+    # a step's own named environment replaces it; disabled runs the launching Python
+    other = plan_step("MyFlow", flow, "train", [Deco("named_env", name="team/gpu:v2")],
+                      {"WHICH": "uv"}, flow_dir=str(tmp_path))
+    assert other.name == "team/gpu:v2" and other.lock is None
+    off = plan_step("MyFlow", flow, "train", [Deco("named_env", disabled=True)], {"WHICH": "uv"})
+    assert off.disabled and off.lock is None

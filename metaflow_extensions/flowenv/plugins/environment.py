@@ -1,5 +1,6 @@
 """`--environment=conda`: every step runs in its own resolved environment, made by flowenv."""
 
+import inspect
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -55,8 +56,6 @@ class FlowenvEnvironment(MetaflowEnvironment):
     def plans(self):
         if self._plans is None:
             from .step_plan import plan_step
-
-            import inspect
 
             environ = self.settings().environ
             flow_dir = os.path.dirname(os.path.abspath(inspect.getfile(type(self.flow))))
