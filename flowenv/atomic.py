@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +26,23 @@ def _temp_name(target: Path) -> Path:
                                             target.name[:40]))
 
 
+_swept = set()
+_swept_lock = threading.Lock()
+
+
+def _beside(target: Path) -> Path:
+    """Make target's folder, and sweep a killed writer's leftovers from it (once per
+    folder and process: a folder is listed at most once, however many files it gets)."""
+    folder = target.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    with _swept_lock:
+        first = folder not in _swept
+        _swept.add(folder)
+    if first:
+        sweep_stale(folder)
+    return _temp_name(target)
+
+
 def os_error(exc: OSError, what: str, path) -> FlowenvError:
     """An OSError as an error that says what to do."""
     import errno
@@ -33,12 +51,15 @@ def os_error(exc: OSError, what: str, path) -> FlowenvError:
         errno.ENOSPC: "The disk is full: free some space (metaflow environment gc removes "
                       "unused environments).",
         errno.EDQUOT: "The disk quota is exceeded: free some space.",
+        errno.EFBIG: "The file is larger than this file system or a file-size limit (ulimit "
+                     "-f) allows.",
         errno.EACCES: "Permission denied: check the folder's owner and permissions, or "
                       "point flowenv elsewhere.",
         errno.EPERM: "Operation not permitted: check the folder's owner and permissions.",
         errno.EROFS: "The file system is read-only: point flowenv at a writable folder.",
         errno.ENOENT: "A folder on the way does not exist: create it first.",
         errno.ENOTDIR: "A part of the path is a file, not a folder.",
+        errno.EEXIST: "A file is in the way where a folder should be.",
     }
     return FlowenvError("cannot %s %s: %s" % (what, path, exc.strerror or exc),
                         hint=hints.get(exc.errno))
@@ -47,9 +68,7 @@ def os_error(exc: OSError, what: str, path) -> FlowenvError:
 @contextmanager
 def temporary_file(target: Union[str, Path]) -> Iterator[Path]:
     """A temporary path beside target, removed on the way out unless it was renamed."""
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_name(target)
+    tmp = _beside(Path(target))
     try:
         yield tmp
     finally:
@@ -87,8 +106,7 @@ def staging_dir(target: Union[str, Path]) -> Iterator[Path]:
     """A temporary folder beside target; on success it is renamed to target (unless another
     process got there first: theirs is kept), on failure removed."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_name(target)
+    tmp = _beside(target)
     tmp.mkdir()
     try:
         yield tmp

@@ -6,10 +6,11 @@ Each kind of entry lives in a folder whose name carries its layout version (as u
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
-from .atomic import os_error
+from .atomic import os_error, temporary_file
 from .errors import FlowenvError
 from .lock import LockedFile
 
@@ -32,17 +33,20 @@ class LocalCache:
     CODE = "metaflow-code-v1"
     RUNTIME_SUPPORT = "metaflow-support-v1"
     BUILDS = "builds-v1"
+    LOCKS = "locks-v1"
     INTERPRETERS = "interpreters-v1.json"
 
     def __init__(self, root):
         self.root = Path(root)
 
     def ensure(self) -> "LocalCache":
-        """Create the root, or say clearly why it cannot be used."""
+        """Create the root, or say clearly why it cannot be used (before any work is done)."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            with temporary_file(self.root / "probe") as probe:
+                probe.touch()
         except OSError as exc:
-            raise os_error(exc, "create the cache folder", self.root).within(
+            raise os_error(exc, "write to the cache folder", self.root).within(
                 setting="FLOWENV_CACHE_DIR") from exc
         return self
 
@@ -56,6 +60,16 @@ class LocalCache:
 
     def env_lock(self, full_id: str) -> Path:
         return self.root / self.ENVS / (_checked_id(full_id) + ".lock")
+
+    @property
+    def envs_dir(self) -> Path:
+        return self.root / self.ENVS
+
+    def folder_lock(self, folder: Path) -> Path:
+        """The lock of a folder outside the cache (create --into-dir): kept here, keyed by
+        the folder's path, so nothing is left beside the user's folder."""
+        key = hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:32]
+        return self.root / self.LOCKS / (key + ".lock")
 
     def tools_dir(self, full_id: str) -> Path:
         return self.root / self.TOOLS / _checked_id(full_id)

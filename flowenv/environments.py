@@ -23,7 +23,7 @@ from .platforms import Target, check_platform, host_platform
 from .progress import SILENT, Progress
 from .refs import Alias, is_full_id
 from .settings import Settings
-from .spec import Spec, conda_name, python_specifier
+from .spec import Spec, check_supported_python, conda_name, python_specifier
 from .store import AliasRecord, Store
 from .uv_runner import UvRunner
 from .verify import is_intact
@@ -101,6 +101,8 @@ class Environments:
                 raise ResolveError("it asks for Python %s, but its base environment %s has "
                                    "Python %s" % (spec.python, base.full_id, base.python),
                                    entry=spec.origin or None)
+        if spec.python:
+            check_supported_python(spec.python, spec.origin or None)
         with self.progress.task("Resolving %s for %s" % (spec.describe(), platform)):
             target = None if spec.conda and base is None else self.target_for(spec, platform, base)
             builder = None
@@ -108,7 +110,9 @@ class Environments:
                 # Source distributions can be built into wheels for this machine only.
                 interpreter = self.finder.find(target.python_minor, prefer=target.python_version)
                 builder = SdistBuilder(spec, interpreter.path, self.cache, self.uv)
-            return solve(spec, platform, target, base, self.uv, self.cache, builder)
+            lock = solve(spec, platform, target, base, self.uv, self.cache, builder)
+        check_supported_python(lock.python, spec.origin or None)  # a conda solve's choice
+        return lock
 
     def resolve_many(self, specs: Sequence[Spec], platform: str = None, force=False) -> List[Lock]:
         """Resolve several specs at once (distinct ones in parallel)."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import shutil
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
-from .atomic import temporary_file
+from .atomic import os_error, temporary_file
 from .errors import FlowenvError, IntegrityError
 from .lock import LockedFile
 from .redact import redact_url
@@ -45,7 +45,7 @@ def download(url: str, dest: Path, sha256: str, what: str, index_urls: Iterable[
     """Fetch url to dest (temporary file, verify, rename). Credentials come from the
     index URLs at call time; they are never stored in the lock."""
     dest = Path(dest)
-    with temporary_file(dest) as tmp:
+    with _writing(what, dest.parent), temporary_file(dest) as tmp:
         _fetch(url, tmp, what, index_urls)
         verified_move(tmp, dest, sha256, what, redact_url(url))
 
@@ -56,7 +56,7 @@ def download_by_md5(url: str, md5: str, what: str, staging: Path,
     """Fetch a file a lock names by md5 only (conda's `list --explicit --md5`): checked
     against the md5, then moved, verified, to dest_for(its sha256, its size), a path on
     the same file system as the staging folder. Returns (sha256, size)."""
-    with temporary_file(Path(staging) / "md5-download") as tmp:
+    with _writing(what, staging), temporary_file(Path(staging) / "md5-download") as tmp:
         _fetch(url, tmp, what, index_urls)
         digest, sha = hashlib.md5(), hashlib.sha256()
         with open(tmp, "rb") as f:
@@ -74,22 +74,44 @@ def download_by_md5(url: str, md5: str, what: str, staging: Path,
     return sha.hexdigest(), size
 
 
-def _fetch(url: str, path: Path, what: str, index_urls: Iterable[str]) -> None:
+@contextmanager
+def _writing(what: str, folder):
+    """This machine's side of a download: its OSErrors say what to do (the source's
+    failures are FlowenvErrors already)."""
     try:
-        with open(path, "wb") as out:
+        yield
+    except OSError as exc:
+        raise os_error(exc, "write %s to" % what, folder) from exc
+
+
+def _fetch(url: str, path: Path, what: str, index_urls: Iterable[str]) -> None:
+    """Copy url's content to path: the source's failures are FlowenvErrors, the local
+    file's stay OSErrors."""
+    with open(path, "wb") as out:
+        try:
             if url.startswith("file://"):
-                with open(unquote(urlsplit(url).path), "rb") as src:
-                    shutil.copyfileobj(src, out)
+                source = open(unquote(urlsplit(url).path), "rb")
             else:
                 request = urllib.request.Request(url)
                 auth = _credentials_for(url, index_urls)
                 if auth:
                     request.add_header("Authorization", auth)
-                with urllib.request.urlopen(request, timeout=120) as response:
-                    shutil.copyfileobj(response, out, 1 << 20)
-    except urllib.error.HTTPError as exc:
-        raise FlowenvError("HTTP %d from %s" % (exc.code, redact_url(url)), package=what,
-                           hint="Check the index's credentials (401/403) or address (404).") from exc
-    except (OSError, ValueError) as exc:
-        raise FlowenvError("cannot download it from %s: %s" % (redact_url(url), exc),
-                           package=what) from exc
+                source = urllib.request.urlopen(request, timeout=120)
+        except urllib.error.HTTPError as exc:
+            raise FlowenvError("HTTP %d from %s" % (exc.code, redact_url(url)), package=what,
+                               hint="Check the index's credentials (401/403) or address (404).") from exc
+        except (OSError, ValueError) as exc:
+            raise _unreachable(url, what, exc) from exc
+        with source:
+            while True:
+                try:
+                    chunk = source.read(1 << 20)
+                except (OSError, ValueError) as exc:
+                    raise _unreachable(url, what, exc) from exc
+                if not chunk:
+                    return
+                out.write(chunk)
+
+
+def _unreachable(url: str, what: str, exc: Exception) -> FlowenvError:
+    return FlowenvError("cannot download it from %s: %s" % (redact_url(url), exc), package=what)

@@ -20,7 +20,10 @@ def file_lock(path: Path, what: str, timeout: float = DEFAULT_TIMEOUT, on_wait=N
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a")
+        try:
+            handle = open(path, "a")
+        except PermissionError:
+            handle = open(path, "r")  # a teammate's lock file: flock needs no write access
     except OSError as exc:
         raise os_error(exc, "create the lock file", path) from exc
     with handle:

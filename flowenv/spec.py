@@ -16,6 +16,7 @@ from typing import Iterable, Mapping, Optional, Tuple
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from .errors import SpecError
 from .redact import redact_url
@@ -39,6 +40,29 @@ def python_specifier(constraint: str) -> SpecifierSet:
             "Python constraint %r is not valid: write '3.11', '3.11.7' or '>=3.10,<3.12'"
             % constraint
         ) from exc
+
+
+# The oldest Python an environment may have (uv's and Metaflow's floor, and flowenv's tests').
+MIN_PYTHON = Version("3.8")
+
+
+def check_supported_python(constraint: str, where: Optional[str] = None) -> None:
+    """A SpecError when every Python the constraint admits is older than MIN_PYTHON."""
+    allowed = python_specifier(constraint)
+    # If the constraint admits a supported version, it admits the oldest one or one at
+    # (or just above) one of its own bounds.
+    candidates = {MIN_PYTHON}
+    for specifier in allowed:
+        try:
+            bound = Version(specifier.version.rstrip(".*"))
+        except InvalidVersion:
+            continue
+        bumped = bound.release[:-1] + (bound.release[-1] + 1,)
+        candidates |= {bound, Version(".".join(map(str, bumped)))}
+    if not any(v >= MIN_PYTHON and v in allowed for v in candidates):
+        raise SpecError("Python %s is older than flowenv supports: environments need Python "
+                        "%s or later" % (constraint, MIN_PYTHON), entry=where,
+                        hint="Ask for a newer Python, e.g. --python 3.11.")
 
 
 def canonical_requirement(text: str, where: Optional[str] = None) -> str:
@@ -117,7 +141,7 @@ def text_list(value, what: str) -> Tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise SpecError("%s must be a list of strings, not %r" % (what, value))
+        raise SpecError("%s must be a string or a list of strings, not %r" % (what, value))
     return tuple(v.strip() for v in value if v.strip())
 
 

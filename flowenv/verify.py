@@ -1,5 +1,6 @@
 """Files checked against their lock: sha256 on arrival, and a marker that says a cached
-copy was verified, invalidated by any change to the file (size, mtime, inode)."""
+copy was verified, invalidated by any change to the file (size, mtime, ctime, inode: a
+change that restores the mtime still moves the ctime)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def sha256_of(path) -> str:
 
 def _stamp(path: Path) -> dict:
     st = os.stat(path)
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino}
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ctime_ns": st.st_ctime_ns,
+            "ino": st.st_ino}
 
 
 def _marker(path: Path) -> Path:
@@ -49,7 +51,10 @@ def verified_move(tmp, dest: Path, sha256: str, what: str, source: str,
 
 
 def mark_verified(path: Path) -> None:
-    write_text(_marker(path), json.dumps(_stamp(path)))
+    try:
+        write_text(_marker(path), json.dumps(_stamp(path)))
+    except OSError:
+        pass  # without a marker the copy is hashed again next time: slower, never wrong
 
 
 def is_intact(path: Path, file: LockedFile) -> bool:

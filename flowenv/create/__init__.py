@@ -93,7 +93,7 @@ class Creator:
         if completed_id(prefix) == lock.full_id:
             return prefix
         lock_path = (self.cache.env_lock(lock.full_id) if dest is None
-                     else prefix.with_name("." + prefix.name + ".flowenv-lock"))
+                     else self.cache.folder_lock(prefix))
         with file_lock(lock_path, "creating environment %s" % lock.full_id,
                        timeout=self.lock_timeout,
                        on_wait=lambda: self.progress.say(
@@ -101,6 +101,8 @@ class Creator:
             if completed_id(prefix) == lock.full_id:
                 return prefix
             self._clear(prefix, owned=dest is None, replace=replace)
+            if dest is None:
+                self._sweep_abandoned(lock.full_id)
             start = time.monotonic()
             try:
                 prefix.mkdir(parents=True, exist_ok=True)
@@ -148,6 +150,24 @@ class Creator:
             raise CreateError(
                 "%s exists and was not made by flowenv; it is left untouched" % prefix,
                 hint="Choose a new or empty folder.")
+
+    def _sweep_abandoned(self, building: str) -> None:
+        """Remove the half-made environments of killed processes: incomplete prefixes
+        whose lock nobody holds (a live builder holds it until its prefix is complete)."""
+        try:
+            entries = [e for e in os.scandir(self.cache.envs_dir)
+                       if e.name != building and e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return
+        for entry in entries:
+            prefix = Path(entry.path)
+            if not (prefix / INCOMPLETE_MARKER).is_file():
+                continue
+            try:
+                with file_lock(self.cache.env_lock(entry.name), "sweeping", timeout=0):
+                    self._remove_own(prefix)
+            except FlowenvError:
+                continue  # being built right now, or not an id of ours
 
     @staticmethod
     def _remove_own(prefix: Path) -> None:

@@ -88,11 +88,15 @@ class AzureBlobStore(CloudBlobStore):
     def get(self, key: Key) -> Optional[Tuple[bytes, str]]:
         return self._read("get", key, lambda d: (d.readall(), d.properties.etag))
 
-    def exists(self, key: Key) -> bool:
+    def size(self, key: Key) -> Optional[int]:
         try:
-            return self._blob(key).exists()
+            return self._blob(key).get_blob_properties().size
+        except self._exc.ResourceNotFoundError as exc:
+            if _container_missing(exc):
+                raise self._fail("size", key, exc) from exc
+            return None
         except Exception as exc:
-            raise self._fail("exists", key, exc) from exc
+            raise self._fail("size", key, exc) from exc
 
     def put(self, key: Key, data: bytes) -> None:
         try:

@@ -68,8 +68,14 @@ class BlobStore(ABC):
     def list(self, prefix: Key) -> Iterator[Key]:
         """Every key under prefix, recursively, in no particular order."""
 
+    def size(self, key: Key) -> Optional[int]:
+        """The object's size in bytes, or None when it does not exist (backends ask the
+        service for the size alone: no download)."""
+        found = self.get(key)
+        return None if found is None else len(found[0])
+
     def exists(self, key: Key) -> bool:
-        return self.get(key) is not None
+        return self.size(key) is not None
 
     def put_file(self, key: Key, path: str) -> None:
         with open(path, "rb") as f:

@@ -64,11 +64,12 @@ class GCSBlobStore(CloudBlobStore):
         # The generation comes from the same response as the bytes.
         return data, str(blob.generation)
 
-    def exists(self, key: Key) -> bool:
+    def size(self, key: Key) -> Optional[int]:
         try:
-            return self.bucket.blob(self._name(key)).exists()
+            blob = self.bucket.get_blob(self._name(key))
         except Exception as exc:
-            raise self._fail("exists", key, exc) from exc
+            raise self._fail("size", key, exc) from exc
+        return None if blob is None else blob.size
 
     def put(self, key: Key, data: bytes) -> None:
         try:

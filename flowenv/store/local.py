@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 from typing import Iterator, Optional, Tuple
 
@@ -39,8 +40,14 @@ class LocalBlobStore(BlobStore):
             raise _store_error(exc, "read", self._path(key)) from exc
         return data, hashlib.sha256(data).hexdigest()
 
-    def exists(self, key: Key) -> bool:
-        return self._path(key).is_file()
+    def size(self, key: Key) -> Optional[int]:
+        try:
+            st = os.stat(self._path(key))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as exc:
+            raise _store_error(exc, "read", self._path(key)) from exc
+        return st.st_size if stat.S_ISREG(st.st_mode) else None
 
     def put(self, key: Key, data: bytes) -> None:
         try:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from ..atomic import temporary_file
-from ..errors import IntegrityError
+from ..atomic import os_error, temporary_file
+from ..errors import IntegrityError, StoreError
 from ..lock import LockedFile
 from ..verify import verified_move
 from .blobs import BlobStore, Key
@@ -26,15 +27,28 @@ class PackageStore:
         return self.blobs.exists(self.key(file.sha256))
 
     def upload(self, file: LockedFile, path: Path) -> None:
+        """Store a verified local copy, then check that the store holds all of it."""
         # Content-addressed: concurrent writers write the same bytes, so any may win.
-        self.blobs.put_file(self.key(file.sha256), str(path))
+        key = self.key(file.sha256)
+        self.blobs.put_file(key, str(path))
+        expected = os.path.getsize(path)
+        stored = self.blobs.size(key)
+        if stored != expected:
+            raise StoreError(
+                "after the upload the store at %s holds %s of its %d bytes"
+                % (self.blobs.url, "none" if stored is None else stored, expected),
+                package="%s %s (%s)" % (file.name, file.version, file.filename),
+                hint="Check the store's quota and health, then resolve again with --force.")
 
     def download(self, file: LockedFile, dest: Path) -> None:
         """Copy the stored blob to dest, verified; a missing or altered blob is an error."""
         where = "%s %s (%s)" % (file.name, file.version, file.filename)
-        with temporary_file(dest) as tmp:
-            if not self.blobs.get_file(self.key(file.sha256), str(tmp)):
-                raise IntegrityError("it is missing from the store at %s" % self.blobs.url,
-                                     package=where, hint=REPAIR)
-            verified_move(tmp, dest, file.sha256, where, "the store at %s" % self.blobs.url,
-                          hint=REPAIR)
+        try:
+            with temporary_file(dest) as tmp:
+                if not self.blobs.get_file(self.key(file.sha256), str(tmp)):
+                    raise IntegrityError("it is missing from the store at %s" % self.blobs.url,
+                                         package=where, hint=REPAIR)
+                verified_move(tmp, dest, file.sha256, where, "the store at %s" % self.blobs.url,
+                              hint=REPAIR)
+        except OSError as exc:  # this machine's side: the cache cannot be written
+            raise os_error(exc, "write %s to" % where, Path(dest).parent) from exc

@@ -76,14 +76,13 @@ class S3BlobStore(CloudBlobStore):
                 return None
             raise self._fail("get", key, exc) from exc
 
-    def exists(self, key: Key) -> bool:
+    def size(self, key: Key) -> Optional[int]:
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._name(key))
-            return True
+            return self.client.head_object(Bucket=self.bucket, Key=self._name(key))["ContentLength"]
         except Exception as exc:
             if _is_missing(exc):
-                return False
-            raise self._fail("exists", key, exc) from exc
+                return None
+            raise self._fail("size", key, exc) from exc
 
     def put(self, key: Key, data: bytes) -> None:
         try:

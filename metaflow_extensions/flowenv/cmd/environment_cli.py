@@ -91,9 +91,13 @@ def _spec_from_files(requirements, env_file, pyproject, python, environ):
 @click.option("--from", "from_", default=None, help="Re-resolve the requirements of this environment.")
 @click.option("--force", is_flag=True, help="Resolve again even if a resolution exists.")
 @click.option("--dry-run", is_flag=True, help="Resolve and print, but store nothing and name nothing.")
+@click.option("--allow-empty", is_flag=True, help="Resolve an environment with no packages "
+                                                   "(Python alone), e.g. from an empty file.")
 @click.pass_obj
 def resolve(obj, requirements, env_file, pyproject, lock_path, no_lock, extras, groups,
-            no_default_groups, python, aliases, arches, using, from_, force, dry_run):
+            no_default_groups, python, aliases, arches, using, from_, force, dry_run,
+            allow_empty):
+    from flowenv.errors import SpecError
     from flowenv.spec import Spec
 
     with user_errors():
@@ -126,9 +130,15 @@ def resolve(obj, requirements, env_file, pyproject, lock_path, no_lock, extras, 
         if using:
             base = envs.lookup(using)
             spec = spec.replace(base=base.full_id)
-        if spec.is_empty and not (requirements or env_file or pyproject):
-            raise FlowenvException("Nothing to resolve: give -r requirements.txt, -f environment.yml, "
-                                   "-p pyproject.toml, --lock FILE, --from ALIAS or --using ALIAS")
+        if spec.is_empty and not (allow_empty or from_):
+            if requirements or env_file or pyproject:
+                raise SpecError("it asks for no packages, so it would name an empty environment",
+                                file=requirements or env_file or pyproject,
+                                hint="Add requirements, or pass --allow-empty to resolve an "
+                                     "environment with Python alone.")
+            raise SpecError("nothing to resolve", hint="Give -r requirements.txt, -f "
+                            "environment.yml, -p pyproject.toml, --lock FILE, --from ALIAS or "
+                            "--using ALIAS (or --allow-empty for Python alone).")
         platforms = list(arches) or [None]
         if dry_run:
             for platform in platforms:

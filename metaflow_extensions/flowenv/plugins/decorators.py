@@ -3,11 +3,14 @@ and the named_env step decorator (on every step) drives the step's environment."
 
 import os
 import sys
+from collections.abc import Mapping
 
 from metaflow.decorators import FlowDecorator, StepDecorator
 from metaflow.metadata_provider import MetaDatum
 
-from .errors import FlowenvException
+from flowenv.errors import SpecError  # stdlib only: tasks import this module in their env
+
+from .errors import FlowenvException, user_errors
 from .task_metadata import ALIAS_FIELD, ENV_ID_FIELD
 
 ENV_VAR_ID = "FLOWENV_ENV_ID"
@@ -33,63 +36,114 @@ def _user_set(deco, *names):
     return [n for n in names if deco.attributes.get(n) not in (None, {}, [], "", False)]
 
 
-class _NamedEnvMixin:
+# -- argument checks: every argument has a kind, checked with the decorator and step named --
+
+
+def _flag(value, key, from_command_line):
+    if value is None or isinstance(value, bool):
+        return value
+    # Decorators given with --with arrive as text: true/false, as the command line spells them.
+    if from_command_line and isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise SpecError("%s must be True or False, not %r" % (key, value))
+
+
+_EXAMPLES = {"name": "team/env:v1", "pathspec": "Flow/123/step", "lock": "uv.lock"}
+
+
+def _text(value, key, from_command_line):
+    if value is None or value == "" or (from_command_line and value == "None"):
+        return None
+    if isinstance(value, str):
+        return value
+    if from_command_line and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # --with named_env:name=123 (a name made of digits)
+    raise SpecError("%s must be a string, such as %r, not %r" % (key, _EXAMPLES[key], value))
+
+
+def _names(value, key, from_command_line):
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]  # one name, never split into letters
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise SpecError("%s must be a name or a list of names, not %r" % (key, value))
+
+
+def _mapping(value, key, from_command_line):
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise SpecError("%s must be a dict {name: version}, such as {'numpy': '1.26'}, not %r"
+                    % (key, value))
+
+
+_CHECKS = {"flag": _flag, "text": _text, "names": _names, "mapping": _mapping}
+
+
+class _Arguments:
+    """Argument types, checked once Metaflow has given the decorator all its values (in
+    flow_init / step_init, so the error can name the step). What the Spec reads (python,
+    channels, extra_indices, the package entries) is checked in depth where the Spec is
+    built (step_plan), with the decorator and step named too."""
+
+    kinds = {}
+
+    def check_arguments(self, **where):
+        from_command_line = not self.statically_defined
+        with user_errors():
+            for key, kind in self.kinds.items():
+                try:
+                    self.attributes[key] = _CHECKS[kind](self.attributes.get(key), key,
+                                                         from_command_line)
+                except SpecError as exc:
+                    raise exc.within(decorator=self.name, **where) from None
+
+
+class _NamedEnvMixin(_Arguments):
     defaults = {"name": None, "pathspec": None, "lock": None, "extras": [], "groups": [],
                 "fetch_at_exec": False, "disabled": None}
+    kinds = {"name": "text", "pathspec": "text", "lock": "text", "extras": "names",
+             "groups": "names", "fetch_at_exec": "flag", "disabled": "flag"}
 
-    def coerce(self):
-        # Decorators passed on a command line (--with) arrive with string values.
-        for key in ("fetch_at_exec", "disabled"):
-            if isinstance(self.attributes.get(key), str):
-                self.attributes[key] = self.attributes[key].lower() == "true"
-        for key in ("name", "pathspec", "lock"):
-            if self.attributes.get(key) in ("None", ""):
-                self.attributes[key] = None
-        for key in ("extras", "groups"):
-            if isinstance(self.attributes.get(key), str):
-                self.attributes[key] = [self.attributes[key]]
-
-    def check_reference(self, where):
-        given = [k for k in ("name", "pathspec", "lock") if self.attributes[k]]
-        if len(given) > 1:
-            raise FlowenvException(
-                "%s: give one of name=, pathspec= or lock=, not both %s"
-                % (where, " and ".join("%s=%r" % (k, self.attributes[k]) for k in given)))
-        if self.attributes["fetch_at_exec"] and not (
-            self.attributes["name"] or self.attributes["pathspec"]
-        ):
-            raise FlowenvException(
-                "%s: fetch_at_exec=True needs name= or pathspec=%s" % (
-                    where, " (a lock file is read when the run starts)"
-                    if self.attributes["lock"] else ""))
-        for key in ("extras", "groups"):
-            value = self.attributes.get(key)
-            if value and not self.attributes["lock"]:
-                raise FlowenvException("%s: %s= selects parts of a lock file: give lock= too"
-                                       % (where, key))
-            if value and (not isinstance(value, (list, tuple))
-                          or not all(isinstance(v, str) for v in value)):
-                raise FlowenvException("%s: %s= is a list of names, not %r" % (where, key, value))
+    def check_reference(self, **where):
+        a = self.attributes
+        given = [k for k in ("name", "pathspec", "lock") if a[k]]
+        with user_errors():
+            if len(given) > 1:
+                raise SpecError("give one of name=, pathspec= or lock=, not both %s"
+                                % " and ".join("%s=%r" % (k, a[k]) for k in given),
+                                decorator=self.name, **where)
+            if a["fetch_at_exec"] and not (a["name"] or a["pathspec"]):
+                raise SpecError("fetch_at_exec=True needs name= or pathspec=%s"
+                                % (" (a lock file is read when the run starts)"
+                                   if a["lock"] else ""), decorator=self.name, **where)
+            for key in ("extras", "groups"):
+                if a[key] and not a["lock"]:
+                    raise SpecError("%s= selects parts of a lock file: give lock= too" % key,
+                                    decorator=self.name, **where)
 
     @property
     def reference(self):
         return self.attributes["name"] or self.attributes["pathspec"] or self.attributes["lock"]
 
 
-class _CondaMixin:
+class _CondaMixin(_Arguments):
     defaults = {"libraries": {}, "packages": {}, "channels": [], "python": None, "disabled": None}
+    kinds = {"libraries": "mapping", "packages": "mapping", "disabled": "flag"}
 
-    def normalise(self):
+    def check_arguments(self, **where):
+        super().check_arguments(**where)
         # `packages` is OSS Metaflow's spelling for @conda; `libraries` the reference's.
-        if "libraries" in self.attributes:
-            merged = dict(self.attributes.get("libraries") or {})
-            merged.update(self.attributes.get("packages") or {})
-            self.attributes["libraries"] = merged
-            self.attributes["packages"] = {}
+        self.attributes["libraries"].update(self.attributes["packages"])
+        self.attributes["packages"] = {}
 
 
-class _PypiMixin:
+class _PypiMixin(_Arguments):
     defaults = {"packages": {}, "python": None, "extra_indices": [], "disabled": None}
+    kinds = {"packages": "mapping", "disabled": "flag"}
 
 
 # -- flow level -------------------------------------------------------------------------
@@ -98,6 +152,7 @@ class _PypiMixin:
 class _EnvFlowDecorator(FlowDecorator):
     def flow_init(self, flow, graph, environment, flow_datastore, metadata, logger, echo, options):
         _require_flowenv(self.name, environment)
+        self.check_arguments(flow=flow.name)
         decos = flow._flow_decorators
         if "named_env_base" in decos and self.name == "named_env_base":
             defining = [n for n in ("conda_base", "pypi_base") if n in decos]
@@ -107,16 +162,13 @@ class _EnvFlowDecorator(FlowDecorator):
                     "environments are already resolved. Add packages on steps with @conda or "
                     "@pypi instead." % (flow.name, " or @".join(defining))
                 )
-            self.check_reference("@named_env_base on %s" % flow.name)
+            self.check_reference(flow=flow.name)
 
 
 class CondaFlowDecorator(_CondaMixin, _EnvFlowDecorator):
     """Conda packages for every step: libraries={name: version}, channels, python."""
 
     name = "conda_base"
-
-    def init(self):
-        self.normalise()
 
 
 class PypiFlowDecorator(_PypiMixin, _EnvFlowDecorator):
@@ -131,9 +183,6 @@ class NamedEnvFlowDecorator(_NamedEnvMixin, _EnvFlowDecorator):
 
     name = "named_env_base"
 
-    def init(self):  # Metaflow calls init only when the class itself defines it
-        self.coerce()
-
 
 # -- step level -------------------------------------------------------------------------
 
@@ -141,15 +190,13 @@ class NamedEnvFlowDecorator(_NamedEnvMixin, _EnvFlowDecorator):
 class _EnvStepDecorator(StepDecorator):
     def step_init(self, flow, graph, step, decos, environment, flow_datastore, logger):
         _require_flowenv(self.name, environment)
+        self.check_arguments(step=step)
 
 
 class CondaStepDecorator(_CondaMixin, _EnvStepDecorator):
     """Conda packages for this step, on top of @conda_base or a named base environment."""
 
     name = "conda"
-
-    def init(self):
-        self.normalise()
 
 
 class PypiStepDecorator(_PypiMixin, _EnvStepDecorator):
@@ -164,12 +211,9 @@ class NamedEnvStepDecorator(_NamedEnvMixin, _EnvStepDecorator):
 
     name = "named_env"
 
-    def init(self):
-        self.coerce()
-
     def step_init(self, flow, graph, step, decos, environment, flow_datastore, logger):
         super().step_init(flow, graph, step, decos, environment, flow_datastore, logger)
-        self.check_reference("@named_env on step %s" % step)
+        self.check_reference(step=step)
         self.step = step
         self.environment = environment
         self.remote = any(d.name in REMOTE_DECORATORS for d in decos)
