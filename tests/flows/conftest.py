@@ -48,9 +48,9 @@ class FlowRunner:
         path.write_text(textwrap.dedent(text).lstrip())
         return path
 
-    def run(self, *args, check=True, env=None, timeout=300):
+    def run(self, *args, check=True, env=None, timeout=300, cwd=None):
         proc = subprocess.run(
-            [str(a) for a in args], cwd=self.folder, capture_output=True, text=True,
+            [str(a) for a in args], cwd=cwd or self.folder, capture_output=True, text=True,
             env={**self.env, **(env or {})}, timeout=timeout, stdin=subprocess.DEVNULL,
         )
         if check and proc.returncode != 0:
@@ -62,8 +62,9 @@ class FlowRunner:
         return self.run(sys.executable, filename, "--environment=conda", *args,
                         check=check, env=env)
 
-    def metaflow(self, *args, check=True, env=None):
-        return self.run(sys.executable, "-m", "metaflow.cmd.main_cli", *args, check=check, env=env)
+    def metaflow(self, *args, check=True, env=None, cwd=None):
+        return self.run(sys.executable, "-m", "metaflow.cmd.main_cli", *args, check=check, env=env,
+                        cwd=cwd)
 
     def resolve(self, requirements: str, alias: str, *extra):
         self.write("req-%s.txt" % alias.replace("/", "_").replace(":", "_"), requirements)
