@@ -6,7 +6,7 @@ import base64
 import hashlib
 import zipfile
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Dict, Iterable, Sequence
 
 
 def _record_hash(data: bytes) -> str:
@@ -14,8 +14,10 @@ def _record_hash(data: bytes) -> str:
 
 
 def make_wheel(folder: Path, name: str, version: str, requires: Sequence[str] = (),
-               tag: str = "py3-none-any", module_code: str = None) -> Path:
-    """A pure-Python wheel whose module `name` exposes __version__ (and module_code)."""
+               tag: str = "py3-none-any", module_code: str = None,
+               data_files: Dict[str, bytes] = None) -> Path:
+    """A pure-Python wheel whose module `name` exposes __version__ (and module_code), plus
+    data_files (path in the wheel -> bytes), stored uncompressed."""
     module = name.replace("-", "_")
     dist = "%s-%s" % (module, version)
     files = {
@@ -25,9 +27,11 @@ def make_wheel(folder: Path, name: str, version: str, requires: Sequence[str] = 
         "%s.dist-info/WHEEL" % dist: "Wheel-Version: 1.0\nGenerator: flowenv-tests\n"
         "Root-Is-Purelib: true\nTag: %s\n" % tag,
     }
+    files = {p: c.encode() for p, c in files.items()}
+    files.update(data_files or {})
     record = "%s.dist-info/RECORD" % dist
-    lines = ["%s,%s,%d" % (p, _record_hash(c.encode()), len(c.encode())) for p, c in files.items()]
-    files[record] = "\n".join(lines + ["%s,," % record]) + "\n"
+    lines = ["%s,%s,%d" % (p, _record_hash(c), len(c)) for p, c in files.items()]
+    files[record] = ("\n".join(lines + ["%s,," % record]) + "\n").encode()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ("%s-%s.whl" % (dist, tag))
     with zipfile.ZipFile(path, "w") as zf:

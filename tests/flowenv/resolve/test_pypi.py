@@ -280,3 +280,21 @@ def test_pip_index_variables_are_honoured(store, cache_dir, wheel_index):
     lock = envs.resolve(Spec(pypi=("gamma",), python=PYTHON_MINOR))
     assert lock.pins() == {"gamma": "0.3.0"}
     assert lock.spec["index_url"] == url
+
+
+@pytest.mark.parametrize("variable", ["UV_INDEX_URL", "PIP_INDEX_URL"])
+def test_index_credentials_from_the_environment_reach_the_downloader(
+        store, cache_dir, private_index, monkeypatch, variable):
+    """A team's index with credentials in UV_INDEX_URL (or PIP_INDEX_URL): uv resolves
+    with them, and flowenv's own download of each file into the store uses them too."""
+    from flowenv.cache import LocalCache
+    from flowenv.environments import Environments
+    from flowenv.settings import Settings
+
+    monkeypatch.delenv("UV_OFFLINE", raising=False)
+    monkeypatch.setenv(variable, private_index)
+    envs = Environments(store, LocalCache(cache_dir), settings=Settings.load())
+    lock = envs.resolve(Spec(pypi=("beta",), python=PYTHON_MINOR))
+    assert lock.pins() == {"alpha": "2.0.0", "beta": "1.5.0"}
+    assert all(envs.store.packages.has(f) for f in lock.files)
+    assert PASSWORD not in lock.to_json().decode()
