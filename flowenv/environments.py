@@ -285,7 +285,10 @@ class Environments:
             lock = self.store.envs.get(ref)
             return {lock.platform: lock}
         record = self.alias_record(ref)
-        return {p: self.store.envs.get(f) for p, f in record.envs.items()}
+        try:
+            return {p: self.store.envs.get(f) for p, f in record.envs.items()}
+        except EnvNotFound as exc:
+            raise exc.within(alias=record.alias) from None
 
     # -- creating -----------------------------------------------------------------
 

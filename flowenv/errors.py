@@ -37,6 +37,8 @@ class FlowenvError(Exception):
         for key, value in where.items():
             if key not in LOCATION_FIELDS:
                 raise TypeError("unknown error field %r" % key)
+            if key == "line" and self.where.get("file", where.get("file")) != where.get("file"):
+                continue  # a line of another file than the one the error names
             if value not in (None, "") and key not in self.where:
                 self.where[key] = value
         return self
@@ -80,8 +82,8 @@ class FlowenvError(Exception):
         text = self.what
         if self.location:
             text = "%s: %s" % (self.location, text)
-        elif text:
-            text = text[0].upper() + text[1:]
+        elif text.split(" ", 1)[0].isalpha() and text.split(" ", 1)[0].islower():
+            text = text[0].upper() + text[1:]  # a sentence's first word; never a name's
         if self.hint:
             text = text.rstrip() + ("" if text.rstrip().endswith((".", ":", "!", "?")) else ".")
             text += " " + self.hint

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import signal
 import subprocess
 import threading
 from typing import Iterable, List, Mapping, Optional, Sequence
@@ -46,6 +47,19 @@ def _passes(name: str) -> bool:
     return name not in ("VIRTUAL_ENV", "CONDA_PREFIX")
 
 
+_SIGNAL_CAUSES = {signal.SIGXFSZ: "a file grew past the file-size limit (ulimit -f)",
+                  signal.SIGKILL: "perhaps the machine ran out of memory"}
+
+
+def _killed(number: int) -> str:
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = "signal %d" % number
+    cause = _SIGNAL_CAUSES.get(number)
+    return "uv was killed by %s%s" % (name, ": " + cause if cause else "")
+
+
 class UvRunner:
     def __init__(self, binary: Optional[str] = None, environ: Mapping[str, str] = None):
         self._binary = binary
@@ -69,6 +83,8 @@ class UvRunner:
         if secrets:
             proc.stdout = redact_text(proc.stdout, secrets)
             proc.stderr = redact_text(proc.stderr, secrets)
+        if proc.returncode < 0:  # killed: uv itself had no chance to say why
+            proc.stderr = (proc.stderr.rstrip() + "\n" + _killed(-proc.returncode)).strip()
         return proc
 
     def command_line(self, args: Sequence[str], secrets: Iterable[str] = ()) -> List[str]:

@@ -94,12 +94,12 @@ def _read(path: Path):
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpecError("%s is not valid YAML: %s" % (path, exc)) from exc
+        raise SpecError("this is not valid YAML: %s" % exc, file=str(path)) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise SpecError("%s: an environment file is a mapping with 'channels' and "
-                        "'dependencies'" % path)
+        raise SpecError("an environment file is a mapping with 'channels' and 'dependencies'",
+                        file=str(path))
     return data
 
 
@@ -116,7 +116,7 @@ def parse_environment_file(path, python: Optional[str] = None,
     channels: List[str] = []
     raw_channels = data.get("channels") or []
     if not isinstance(raw_channels, list):
-        raise SpecError("%s: 'channels' must be a list" % path)
+        raise SpecError("'channels' must be a list", file=str(path))
     for channel in raw_channels:
         where = "%s, channel %r" % (path, channel)
         if not isinstance(channel, str) or not channel.strip() or any(c.isspace() for c in channel.strip()):
@@ -134,10 +134,11 @@ def parse_environment_file(path, python: Optional[str] = None,
 
     conda: List[str] = []
     python_constraint: Optional[str] = None
+    python_entry: Optional[str] = None
     pip = PipOptions(environ)
     dependencies = data.get("dependencies") or []
     if not isinstance(dependencies, list):
-        raise SpecError("%s: 'dependencies' must be a list" % path)
+        raise SpecError("'dependencies' must be a list", file=str(path))
     for entry in dependencies:
         if isinstance(entry, dict):
             if set(entry) != {"pip"}:
@@ -153,6 +154,10 @@ def parse_environment_file(path, python: Optional[str] = None,
         if name == "pip" and not channel:
             continue  # pip itself: flowenv installs wheels with uv
         if name == "python" and not channel and not build:
+            if python_entry is not None:
+                raise SpecError("python is given twice (%r and %r): keep one"
+                                % (python_entry, entry), file=str(path))
+            python_entry = entry
             python_constraint = _python_constraint(version, where, entry)
             continue
         conda.append(("%s::" % channel if channel else "") + name

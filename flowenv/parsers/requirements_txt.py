@@ -100,6 +100,8 @@ def apply_option(line: str, path: Path, out: PipOptions, seen: set):
 
     if flag in ("-r", "--requirement", "-c", "--constraint"):
         included = path.parent / value()
+        if not included.exists():
+            raise SpecError("%s %s: %s does not exist" % (flag, rest[0], included))
         _parse_into(included, out, seen, as_constraint=flag in ("-c", "--constraint"))
     elif flag in ("-i", "--index-url"):
         out.index_url = value()

@@ -20,7 +20,7 @@ def read_text(path, what: str = "requirements file") -> str:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise SpecError("%s %s does not exist" % (what, path), file=str(path)) from None
+        raise SpecError("this %s does not exist" % what, file=str(path)) from None
     except OSError as exc:
         raise SpecError("cannot read this %s: %s" % (what, exc.strerror), file=str(path)) from exc
     if stat.S_ISDIR(st.st_mode):

@@ -35,5 +35,7 @@ def read_record(blobs: BlobStore, key: Key, parse: Callable[[bytes], T], kind: s
     try:
         return parse(found[0]), found[1]
     except (ValueError, KeyError, TypeError, AttributeError, FlowenvError) as exc:
-        raise DamagedRecord("this %s is damaged: %s" % (kind, exc), record=key.path,
+        # A record's own format errors carry no location: their text is the whole story.
+        detail = exc.what if isinstance(exc, FlowenvError) and not exc.where else exc
+        raise DamagedRecord("this %s is damaged: %s" % (kind, detail), record=key.path,
                             store=blobs.url, hint=repair) from None

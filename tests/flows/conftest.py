@@ -77,8 +77,9 @@ class FlowRunner:
         return self.run(sys.executable, "-c", textwrap.dedent(code)).stdout
 
 
-@pytest.fixture
-def runner(tmp_path, wheel_index, shared_caches, conda_channel):
+def flow_env(wheel_index, shared_caches, conda_channel) -> dict:
+    """The environment flows and commands run with: the test index and channel, the
+    session's caches, a local datastore."""
     env = dict(os.environ)
     env.update(shared_caches)
     env.update({
@@ -93,4 +94,9 @@ def runner(tmp_path, wheel_index, shared_caches, conda_channel):
                 "FLOWENV_CONDA_CHANNEL_ALIAS", "FLOWENV_CONDA_VIRTUAL_PACKAGES"):
         env.pop(var, None)
     env.pop("METAFLOW_DATASTORE_SYSROOT_LOCAL", None)
-    return FlowRunner(tmp_path, env)
+    return env
+
+
+@pytest.fixture
+def runner(tmp_path, wheel_index, shared_caches, conda_channel):
+    return FlowRunner(tmp_path, flow_env(wheel_index, shared_caches, conda_channel))

@@ -287,3 +287,36 @@ class SafetyFlow(FlowSpec):
 if __name__ == "__main__":
     SafetyFlow()
 '''
+
+
+# -- a single string is one index or one channel, never a list of letters -------------------
+
+
+def test_single_string_index_and_channel_are_used_whole(runner, tmp_path, conda_channel):
+    from tests.wheelhouse import build_index, simple_index_url
+
+    extra = simple_index_url(build_index(tmp_path / "extra", [("zulu", "4.0.0", ())]))
+    runner.env.pop("FLOWENV_CONDA_CHANNELS")  # the channel comes from the decorator alone
+    runner.write("flow.py", '''
+from metaflow import FlowSpec, step, conda, pypi
+
+class StringsFlow(FlowSpec):
+    @pypi(packages={"zulu": "4.0.0"}, extra_indices="%s")
+    @step
+    def start(self):
+        import zulu
+        assert zulu.__version__ == "4.0.0"
+        self.next(self.end)
+
+    @conda(libraries={"condalib": "1.0"}, channels="%s")
+    @step
+    def end(self):
+        import condalib
+        assert condalib.__version__ == "1.0"
+
+if __name__ == "__main__":
+    StringsFlow()
+''' % (extra, conda_channel))
+    runner.flow("flow.py", "run")
+    out = runner.flow("flow.py", "environment", "show", "--json").stdout
+    assert '"zulu==4.0.0"' in out and '"condalib==1.0"' in out
