@@ -191,3 +191,19 @@ def test_malformed_conda_names_are_refused(name):
     with pytest.raises(SpecError) as err:
         Spec.from_conda_libraries({name: ""}, origin="@conda on step x")
     assert "@conda on step x" in str(err.value)
+
+
+@pytest.mark.parametrize("constraint", ["3.6", "2.7", "<3.8", ">=3.6,<3.8", "<=3.7.99", "==3.7.*"])
+def test_pythons_older_than_supported_are_refused(constraint):
+    from flowenv.spec import check_supported_python
+
+    with pytest.raises(SpecError, match="3.8 or later"):
+        check_supported_python(constraint)
+
+
+@pytest.mark.parametrize("constraint", ["3.11", ">=3.6", "<3.9", "~=3.7", ">3.7", "!=3.9", "3",
+                                        "==3.11.7", ">=3.10,<3.12"])
+def test_constraints_admitting_a_supported_python_pass(constraint):
+    from flowenv.spec import check_supported_python
+
+    check_supported_python(constraint)

@@ -36,6 +36,16 @@ def test_put_get_roundtrip(blob_store):
     assert blob_store.get(key)[0] == b"second"
 
 
+def test_size_without_download(blob_store, tmp_path):
+    assert blob_store.size(Key("no/such/object")) is None
+    blob_store.put(Key("sized/a"), b"x" * 1000)
+    assert blob_store.size(Key("sized/a")) == 1000
+    source = tmp_path / "big.bin"
+    source.write_bytes(b"y" * 300_000)
+    blob_store.put_file(Key("sized/b"), str(source))
+    assert blob_store.size(Key("sized/b")) == 300_000
+
+
 def test_put_if_absent_once(blob_store):
     key = Key("tags/v1")
     assert blob_store.put_if_absent(key, b"first") is True
