@@ -253,9 +253,11 @@ class Environments:
             raise AliasError("this tag is immutable: it has never moved", alias=alias)
         if not previous:
             raise AliasError("it has no earlier target to restore", alias=alias)
-        req_id = self.store.envs.get(next(iter(previous.values()))).req_id
-        self.store.aliases.set(parsed, req_id, previous, who or self.settings.acting_user,
-                               replace=True)
+        locks = [self.store.envs.get(full_id) for full_id in previous.values()]
+        for lock in locks:
+            self.check_whole(lock)
+        self.store.aliases.set(parsed, locks[0].req_id, previous,
+                               who or self.settings.acting_user, replace=True)
         return previous
 
     def alias_record(self, alias: str) -> AliasRecord:

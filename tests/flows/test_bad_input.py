@@ -285,6 +285,9 @@ CASES = [
     Case("flow-setting-lock-timeout", ("run",), ("FLOWENV_LOCK_TIMEOUT",),
          files=_on_start('@pypi(packages={"alpha": "1.0.0"})'),
          env={"FLOWENV_LOCK_TIMEOUT": "soon"}, kind="flow"),
+    Case("flow-cache-unusable", ("run",), ("FLOWENV_CACHE_DIR", "req.txt"),
+         files={**_on_start('@pypi(packages={"alpha": "1.0.0"})'), **REQ},
+         env={"FLOWENV_CACHE_DIR": "{folder}/req.txt"}, kind="flow"),
     # -- the operating system ----------------------------------------------------------------
     Case("os-store-read-only", ("resolve", "-r", "new.txt"), ("Read-only", "{store}"),
          files=NEW, kind="os", os_setup=(("ro", "{store}"),)),

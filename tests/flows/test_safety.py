@@ -320,3 +320,9 @@ if __name__ == "__main__":
     runner.flow("flow.py", "run")
     out = runner.flow("flow.py", "environment", "show", "--json").stdout
     assert '"zulu==4.0.0"' in out and '"condalib==1.0"' in out
+
+
+def test_export_into_a_new_folder(runner, cache):
+    runner.resolve(REQS, "team/a:v1")
+    runner.metaflow("environment", "export", "team/a:v1", "-o", "locks/a.txt")
+    assert "alpha==1.0.0" in (runner.folder / "locks" / "a.txt").read_text()
