@@ -5,7 +5,9 @@ lost, and `--force` repairing each kind of damage."""
 import hashlib
 import json
 import os
+import shutil
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -268,6 +270,31 @@ def test_store_files_are_readable_by_teammates(runner, cache):
         mode = stat.S_IMODE(path.stat().st_mode)
         wanted = 0o755 if path.is_dir() else 0o644
         assert mode & wanted == wanted, (path, oct(mode))
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                    reason="plays two users: needs root (to own files as another) and setpriv")
+def test_a_teammate_moves_a_tag_in_a_shared_folder_store(runner, cache):
+    """Teammate A resolved and moved a tag (files 0644, as with umask 022); the team's
+    folders are group-writable. B, another user of the group, resolves and moves the tag
+    again: B reads A's files, replaces A's record and takes the lock A's lock file is for."""
+    old = os.umask(0o022)
+    try:
+        runner.resolve(REQS, "team/a:latest")
+        runner.resolve("alpha==2.0.0\n", "team/a:latest")  # a move: A's lock file stays
+    finally:
+        os.umask(old)
+    for path in [store(runner), *store(runner).rglob("*")]:
+        os.chown(path, 65534, 0)  # A's, in B's group
+        if path.is_dir():
+            path.chmod(0o775)
+    as_b = ["setpriv", "--inh-caps=-all", "--bounding-set=-all"]  # no power over A's files
+    runner.write("b.txt", "alpha==2.0.0\ngamma==0.1.0\n")
+    proc = runner.run(*as_b, sys.executable, "-m", "metaflow.cmd.main_cli", "environment",
+                      "resolve", "-r", "b.txt", "--alias", "team/a:latest")
+    assert "Named team/a:latest" in proc.stdout
+    history = runner.metaflow("environment", "history", "team/a:latest").stdout
+    assert len([line for line in history.splitlines() if " -> " in line]) == 3
 
 
 FLOW = '''
