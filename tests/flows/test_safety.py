@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,12 +48,14 @@ def env_id(runner, ref):
     return json.loads(out[out.index("["):])[0]["full_id"]
 
 
-def installed_version(prefix, module="alpha"):
-    import subprocess
-
-    return subprocess.run([str(Path(prefix) / "bin" / "python"), "-c",
-                           "import %s; print(%s.__version__)" % (module, module)],
+def run_in(prefix, code: str) -> str:
+    """Run code with the environment's own python; its output."""
+    return subprocess.run([str(Path(prefix) / "bin" / "python"), "-c", code],
                           capture_output=True, text=True, check=True).stdout.strip()
+
+
+def installed_version(prefix) -> str:
+    return run_in(prefix, "import alpha; print(alpha.__version__)")
 
 
 def created_path(proc) -> Path:
@@ -152,12 +155,7 @@ def test_altered_cached_copy_is_neither_installed_nor_uploaded(runner, cache, tm
 
 
 def tampered(prefix) -> bool:
-    import subprocess
-
-    out = subprocess.run([str(Path(prefix) / "bin" / "python"), "-c",
-                          "import alpha; print(hasattr(alpha, 'TAMPERED'))"],
-                         capture_output=True, text=True, check=True).stdout.strip()
-    return out == "True"
+    return run_in(prefix, "import alpha; print(hasattr(alpha, 'TAMPERED'))") == "True"
 
 
 def _truncate(path: Path):

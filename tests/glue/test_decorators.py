@@ -32,6 +32,8 @@ def test_names_from_the_command_line():
     (NamedEnvStepDecorator, {"disabled": "yes"}, "disabled"),
     (NamedEnvStepDecorator, {"name": 123}, "name"),
     (NamedEnvStepDecorator, {"pathspec": ["F", "1", "s"]}, "pathspec"),
+    (NamedEnvStepDecorator, {"lock": 1}, "lock"),
+    (NamedEnvStepDecorator, {"lock": "uv.lock", "extras": [1]}, "extras"),
     (PypiStepDecorator, {"packages": "alpha"}, "packages"),
     (PypiStepDecorator, {"disabled": "False"}, "disabled"),
     (CondaStepDecorator, {"libraries": [("numpy", "1")]}, "libraries"),
@@ -46,6 +48,10 @@ def test_wrong_types_are_errors_naming_decorator_and_step(cls, attributes, culpr
 def test_command_line_text_is_refused_when_it_is_no_flag():
     with pytest.raises(FlowenvException, match="'yes'"):
         checked(NamedEnvStepDecorator, static=False, fetch_at_exec="yes")
+
+
+def test_one_extra_is_a_list_of_one():
+    assert checked(NamedEnvStepDecorator, lock="uv.lock", extras="gpu")["extras"] == ["gpu"]
 
 
 def test_conda_packages_join_libraries():
