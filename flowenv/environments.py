@@ -13,10 +13,12 @@ from packaging.version import Version
 
 from .cache import LocalCache
 from .create import Creator
+from .credentials import Credentials, IndexAccess
 from .errors import (AliasError, DamagedRecord, EnvNotFound, IntegrityError, ResolveError,
                      SpecError)
 from .fetch import download_locked
 from .interpreters import InterpreterFinder
+from .local_tree import local_contents
 from .lock import Lock
 from .lockfiles import LockFile
 from .platforms import Target, check_platform, host_platform
@@ -39,6 +41,8 @@ class Environments:
         self.finder = InterpreterFinder(self.cache.interpreters_file, self.settings.pythons,
                                         self.settings.environ)
         self.uv = UvRunner(self.settings.uv_bin, self.settings.environ)
+        self.credentials = Credentials(self.settings.environ, self.settings.netrc_file,
+                                       self.settings.keyring_provider)
         self.creator = Creator(store, self.cache, self.finder, self.uv,
                                self.settings.should_compile_bytecode, self.settings.lock_timeout,
                                progress)
@@ -55,10 +59,15 @@ class Environments:
         spec = spec.with_defaults(
             channels=s.conda_channels, channel_alias=s.conda_channel_alias,
             virtual_packages=s.conda_virtual_packages, index_url=s.index_url,
-            extra_index_urls=s.extra_index_urls, find_links=s.find_links)
+            extra_index_urls=s.extra_index_urls, find_links=s.find_links,
+            index_names=s.index_names, no_index=s.no_index, trusted_hosts=s.trusted_hosts)
         python_is_a_package = any(conda_name(r) == "python" for r in spec.conda)
         if spec.python is None and spec.base is None and not python_is_a_package:
             spec = spec.replace(python=self.default_python())
+        if spec.local_locations():
+            # The content of local folders is part of what was asked for: an edit is a
+            # new request, and two checkouts of one tree are the same request.
+            spec = spec.replace(local_contents=local_contents(spec, s.environ))
         return spec
 
     def target_for(self, spec: Spec, platform: str, base: Optional[Lock]) -> Target:
@@ -92,8 +101,8 @@ class Environments:
         return self._solve(self.request(spec), check_platform(platform or host_platform()))
 
     def _solve(self, spec: Spec, platform: str) -> Lock:
-        from .resolve import solve
-        from .resolve.build import SdistBuilder
+        from .resolve import PypiTools, solve
+        from .resolve.build import SourceBuilder
 
         base = self.store.envs.get(spec.base) if spec.base else None
         if base is not None and spec.python:
@@ -103,14 +112,19 @@ class Environments:
                                    entry=spec.origin or None)
         if spec.python:
             check_supported_python(spec.python, spec.origin or None)
+        access = IndexAccess.for_spec(spec, self.credentials)
+
+        def make_builder(target: Target) -> SourceBuilder:
+            # Packages without a wheel are built here, with the target's Python version.
+            interpreter = self.finder.find(target.python_minor, prefer=target.python_version)
+            return SourceBuilder(spec, target, interpreter.path, self.cache, self.uv, access,
+                                 self.settings.environ)
+
+        built = [f for f in base.by_kind("wheel") if not f.url] if base is not None else []
+        tools = PypiTools(access, make_builder, self.local_copies(built) if built else ())
         with self.progress.task("Resolving %s for %s" % (spec.describe(), platform)):
             target = None if spec.conda and base is None else self.target_for(spec, platform, base)
-            builder = None
-            if target is not None and platform == host_platform():
-                # Source distributions can be built into wheels for this machine only.
-                interpreter = self.finder.find(target.python_minor, prefer=target.python_version)
-                builder = SdistBuilder(spec, interpreter.path, self.cache, self.uv)
-            lock = solve(spec, platform, target, base, self.uv, self.cache, builder)
+            lock = solve(spec, platform, target, base, self.uv, self.cache, tools)
         check_supported_python(lock.python, spec.origin or None)  # a conda solve's choice
         return lock
 
@@ -176,7 +190,8 @@ class Environments:
     def _index_spec(self) -> Spec:
         s = self.settings
         return Spec(index_url=s.index_url, extra_index_urls=s.extra_index_urls,
-                    find_links=s.find_links, origin="the index settings")
+                    find_links=s.find_links, index_names=s.index_names, no_index=s.no_index,
+                    trusted_hosts=s.trusted_hosts, origin="the index settings")
 
     def _lock_from(self, lock_file: LockFile, platform: str, req_id: str,
                    constraint: Optional[str]) -> Lock:
@@ -187,7 +202,8 @@ class Environments:
             python = self.finder.find(constraint).version
         target = Target(platform, python)
         with self.progress.task("Taking in %s for %s" % (lock_file.origin, platform)):
-            fetcher = IndexFetcher(self.uv, self.cache, self.finder, self._index_spec())
+            fetcher = IndexFetcher(self.uv, self.cache, self.finder, self._index_spec(),
+                                   self.credentials, self.settings.environ)
             files = tuple(lock_file.files_for(target, fetcher))
         return Lock(req_id, platform, python, files,
                     lock_file.recorded_identity(files, target.python_minor))
@@ -200,6 +216,7 @@ class Environments:
         is uploaded again (from a verified local copy), mending damaged blobs, and a
         damaged env record is rewritten."""
         missing = [f for f in lock.files if repair or not self.store.packages.has(f)]
+        access = IndexAccess.for_spec(spec, self.credentials)
         if missing:
             size = sum(f.size or 0 for f in missing) / 1e6
             with self.progress.task("Caching %d package files (%.1f MB) in %s"
@@ -207,7 +224,7 @@ class Environments:
                 def fetch(file):
                     path = self.cache.package_path(file)
                     if not is_intact(path, file):
-                        download_locked(file, path, spec.index_urls)
+                        download_locked(file, path, access)
                     return path
 
                 # Every file verified here before any reaches the store: a file that fails

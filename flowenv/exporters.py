@@ -7,7 +7,9 @@ file)."""
 from __future__ import annotations
 
 from typing import Callable, Optional, Sequence, Union
+from urllib.parse import unquote
 
+from .direct_refs import ARCHIVE_SUFFIXES, git_repository
 from .errors import FlowenvError
 from .lock import Lock, LockedFile
 
@@ -37,10 +39,26 @@ def to_requirements(lock: Lock) -> str:
     _only(lock, "wheel", "a requirements file")
     lines = ["# flowenv environment %s (%s, Python %s)" % (lock.full_id, lock.platform, lock.python)]
     for f in lock.by_kind("wheel"):
-        # A wheel built on the resolving machine is installed elsewhere from its source.
+        # A wheel built on the resolving machine is installed elsewhere from its source:
+        # a commit or a folder by its location, an sdist by its hash.
+        if f.source_url and _source_kind(f) in ("git", "directory"):
+            lines.append("%s @ %s" % (f.name, f.source_url))
+            continue
         sha = f.source_sha256 if f.source_url else f.sha256
         lines.append("%s==%s \\\n    --hash=sha256:%s" % (f.name, f.version, sha))
     return "\n".join(lines) + "\n"
+
+
+def _source_kind(file: LockedFile) -> str:
+    """What a wheel built on the resolving machine was built from: 'git', 'directory'
+    (a local folder), 'file' (a local archive or wheel, by a relative path) or 'url' (an
+    sdist or archive URL)."""
+    source = file.source_url or ""
+    if source.startswith("git+"):
+        return "git"
+    if source.split("#", 1)[0].endswith(ARCHIVE_SUFFIXES):
+        return "file" if source.startswith(("./", "../")) else "url"
+    return "directory"
 
 
 def _q(text) -> str:
@@ -53,9 +71,25 @@ def to_pylock(lock: Lock) -> str:
              "requires-python = %s" % _q("==" + lock.python_minor + ".*"), ""]
     for f in lock.by_kind("wheel"):
         lines += ["[[packages]]", "name = %s" % _q(f.name), "version = %s" % _q(f.version)]
-        if f.source_url:
-            # Built here from a source distribution: the wheel exists only in the store, so
-            # the exported lock names the source it can be built from, with its hash.
+        kind = _source_kind(f) if f.source_url else None
+        # Built here: the wheel exists only in the store, so the exported lock names the
+        # source it can be built from (a commit, a folder, an archive with its hash).
+        if kind == "git":
+            url, _, fragment = f.source_url[len("git+"):].partition("#")
+            repository = git_repository(url)
+            subdirectory = fragment.split("subdirectory=", 1)[1] if "subdirectory=" in fragment \
+                else None
+            lines.append("vcs = { type = \"git\", url = %s, commit-id = %s%s }" % (
+                _q(repository), _q(url[len(repository) + 1:]),
+                ", subdirectory = %s" % _q(subdirectory) if subdirectory else ""))
+        elif kind == "directory":
+            path = f.source_url[len("file://"):] if f.source_url.startswith("file://") \
+                else f.source_url
+            lines.append("directory = { path = %s }" % _q(unquote(path)))
+        elif kind == "file":
+            lines.append("archive = { path = %s, hashes = { sha256 = %s } }"
+                         % (_q(f.source_url), _q(f.source_sha256 or "")))
+        elif kind == "url":
             lines.append("sdist = { name = %s, url = %s, hashes = { sha256 = %s } }"
                          % (_q(f.source_url.rsplit("/", 1)[-1]), _q(f.source_url),
                             _q(f.source_sha256 or "")))

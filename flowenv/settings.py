@@ -8,8 +8,14 @@ Each setting is looked up, first found wins, as:
 1. an explicit override (a command-line option of the edge);
 2. the environment variable `FLOWENV_X`, then `METAFLOW_FLOWENV_X` (Metaflow's spelling);
 3. the Metaflow profile's `METAFLOW_FLOWENV_X` (`~/.metaflowconfig/config*.json`);
-4. the setting's other sources (uv's and pip's variables for the indexes, Metaflow's own
-   settings for the store endpoints), then its default.
+4. the setting's other variables: uv's, then pip's for the indexes (`UV_DEFAULT_INDEX`,
+   `UV_INDEX_URL`, `PIP_INDEX_URL`, ...), Metaflow's own settings for the store endpoints;
+5. for the index settings, uv's configuration files, then pip's (tool_config.py: the
+   project's uv.toml or [tool.uv], the user's and the system's uv.toml; PIP_CONFIG_FILE,
+   the site, user and global pip.conf);
+6. its default.
+A requirements file's or decorator's own index (`--index-url`, `extra_indices`) comes
+before all of these: settings fill in only what the request leaves open.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from .errors import SettingsError
+from .redact import redact_url
 
 DEFAULT_CHANNEL_ALIAS = "https://conda.anaconda.org/"
 PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
@@ -57,10 +64,23 @@ def _words(separators: str) -> Callable[[Any], Tuple[str, ...]]:
     return parse
 
 
+_NAMED_INDEX = re.compile(r"^([A-Za-z0-9_.-]+)=(?=[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
 def _index_urls(value) -> Tuple[str, ...]:
-    """Space-separated index URLs; uv's UV_INDEX entries may be named ('name=https://...')."""
-    return tuple(re.sub(r"^[A-Za-z0-9_.-]+=(?=[A-Za-z][A-Za-z0-9+.-]*://)", "", u)
-                 for u in _words(" ")(value))
+    """Space-separated index URLs; uv's UV_INDEX entries may be named ('name=https://...'):
+    the names are kept apart (Settings.index_names)."""
+    return tuple(_NAMED_INDEX.sub("", u) for u in _words(" ")(value))
+
+
+def _index_url(value) -> Optional[str]:
+    urls = _index_urls(value)
+    return urls[0] if urls else None
+
+
+def _index_names(raw_values) -> Tuple[str, ...]:
+    """'name=URL' of the named indexes among raw index settings."""
+    return tuple(u for value in raw_values for u in _words(" ")(value) if _NAMED_INDEX.match(u))
 
 
 def _positive_seconds(value) -> float:
@@ -120,6 +140,17 @@ def _tristate(value) -> Optional[bool]:
     raise ValueError("expected auto, yes or no")
 
 
+def _keyring_provider(value) -> Optional[str]:
+    """uv's values; pip's 'import' means the same as 'subprocess' here, its 'auto' (the
+    default) nothing."""
+    text = _text(value).lower()
+    if text in ("", "auto", "disabled"):
+        return None if text != "disabled" else "disabled"
+    if text in ("subprocess", "import"):
+        return "subprocess"
+    raise ValueError("expected subprocess or disabled")
+
+
 def _flag(value) -> bool:
     return bool(_tristate(value))
 
@@ -134,6 +165,8 @@ class Definition:
     parse: Callable[[Any], Any]
     help: str
     fallbacks: Tuple[str, ...] = ()  # other variables read, in order, after flowenv's own
+    # Also read from pip's and uv's configuration files (tool_config.KEYS), after them.
+    tool_config: bool = False
     secret: bool = False
     resolution: bool = False  # changes what a resolution gives: part of the requirements id
 
@@ -154,17 +187,32 @@ DEFINITIONS = (
     Definition("conda_virtual_packages", "FLOWENV_CONDA_VIRTUAL_PACKAGES", _virtual_packages,
                "virtual packages for conda solves, e.g. __glibc=2.17,__cuda=12.2",
                resolution=True),
-    Definition("index_url", "FLOWENV_INDEX_URL", _optional_text,
+    Definition("index_url", "FLOWENV_INDEX_URL", _index_url,
                "the PyPI index (else UV_DEFAULT_INDEX, UV_INDEX_URL, PIP_INDEX_URL)",
-               fallbacks=("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"), resolution=True),
+               fallbacks=("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"), resolution=True,
+               tool_config=True),
     Definition("extra_index_urls", "FLOWENV_EXTRA_INDEX_URLS", _index_urls,
                "extra PyPI indexes, space-separated (else UV_INDEX, UV_EXTRA_INDEX_URL, "
                "PIP_EXTRA_INDEX_URL)",
                fallbacks=("UV_INDEX", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL"),
-               resolution=True),
+               resolution=True, tool_config=True),
     Definition("find_links", "FLOWENV_FIND_LINKS", _words(" ,"),
                "extra wheel folders or pages (else UV_FIND_LINKS, PIP_FIND_LINKS)",
-               fallbacks=("UV_FIND_LINKS", "PIP_FIND_LINKS"), resolution=True),
+               fallbacks=("UV_FIND_LINKS", "PIP_FIND_LINKS"), resolution=True,
+               tool_config=True),
+    Definition("no_index", "FLOWENV_NO_INDEX", _flag,
+               "no index at all, find-links only: yes or no (else UV_NO_INDEX, PIP_NO_INDEX)",
+               fallbacks=("UV_NO_INDEX", "PIP_NO_INDEX"), resolution=True, tool_config=True),
+    Definition("trusted_hosts", "FLOWENV_TRUSTED_HOSTS", _words(" ,"),
+               "index hosts reached without TLS checks, space-separated (else "
+               "UV_INSECURE_HOST, PIP_TRUSTED_HOST)",
+               fallbacks=("UV_INSECURE_HOST", "PIP_TRUSTED_HOST"), tool_config=True),
+    Definition("keyring_provider", "FLOWENV_KEYRING_PROVIDER", _keyring_provider,
+               "index credentials from keyring: subprocess or disabled (else "
+               "UV_KEYRING_PROVIDER, PIP_KEYRING_PROVIDER)",
+               fallbacks=("UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER"), tool_config=True),
+    Definition("netrc", "NETRC", _optional_text,
+               "the netrc file holding index credentials (default ~/.netrc)"),
     Definition("remote_platform", "FLOWENV_REMOTE_PLATFORM", _platform,
                "platform of remote steps (linux-64)"),
     Definition("compile_bytecode", "FLOWENV_COMPILE_BYTECODE", _tristate,
@@ -216,6 +264,10 @@ class Settings:
     index_url: Optional[str] = None
     extra_index_urls: Tuple[str, ...] = ()
     find_links: Tuple[str, ...] = ()
+    no_index: bool = False
+    trusted_hosts: Tuple[str, ...] = ()
+    keyring_provider: Optional[str] = None
+    netrc: Optional[str] = None
     remote_platform: str = "linux-64"
     compile_bytecode: Optional[bool] = None
     uv_bin: Optional[str] = None
@@ -230,23 +282,41 @@ class Settings:
     environ: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     # Setting field -> where its value came from ("default", "FLOWENV_X", "profile ...").
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # Names given to the index settings' URLs ('name=URL', uv's spelling): per-index
+    # credentials. Part of the index settings, not a setting of its own.
+    index_names: Tuple[str, ...] = ()
 
     @classmethod
     def load(cls, environ: Mapping[str, str] = None, profile: Mapping[str, Any] = None,
-             overrides: Mapping[str, Any] = None, profile_name: str = "Metaflow profile"
-             ) -> "Settings":
-        """Settings from the environment, a Metaflow profile and explicit overrides.
-        A value that cannot be used is a SettingsError naming the variable and its source."""
+             overrides: Mapping[str, Any] = None, profile_name: str = "Metaflow profile",
+             cwd: str = None) -> "Settings":
+        """Settings from the environment, a Metaflow profile, pip's and uv's configuration
+        files (the project's found from cwd) and explicit overrides. A value that cannot
+        be used is a SettingsError naming the variable and its source."""
+        from .tool_config import configured
+
         environ = dict(os.environ if environ is None else environ)
         profile = dict(profile or {})
         values: Dict[str, Any] = {}
         origins: Dict[str, str] = {}
+        files: Dict[str, Any] = {}
+        raw_indexes = []
+
+        def tool_files():
+            if "found" not in files:
+                files["found"] = configured(environ, cwd)
+            return files["found"]
+
         for definition in DEFINITIONS:
             found = _lookup(definition, environ, profile, overrides or {}, profile_name)
+            if found is None and definition.tool_config:
+                found = tool_files().get(definition.field)
             if found is None:
                 origins[definition.field] = "default"
                 continue
             raw, source = found
+            if definition.field in ("index_url", "extra_index_urls"):
+                raw_indexes.append(raw)
             try:
                 values[definition.field] = definition.parse(raw)
             except ValueError as exc:
@@ -257,13 +327,21 @@ class Settings:
         if "cache_dir" not in values:
             values["cache_dir"] = _default_cache_dir(environ)
         return cls(environ=MappingProxyType(environ), origins=MappingProxyType(origins),
-                   **values)
+                   index_names=_index_names(raw_indexes), **values)
 
     # -- derived values ---------------------------------------------------------------
 
     @property
     def acting_user(self) -> str:
         return self.user or _default_user()
+
+    @property
+    def netrc_file(self) -> str:
+        """The netrc file index credentials may come from (NETRC, else ~/.netrc)."""
+        if self.netrc:
+            return os.path.expanduser(self.netrc)
+        home = self.environ.get("HOME") or os.path.expanduser("~")
+        return os.path.join(home, ".netrc")
 
     @property
     def should_compile_bytecode(self) -> bool:
@@ -284,11 +362,11 @@ class Settings:
             if definition.secret and value:
                 shown = "(set, hidden)"
             elif isinstance(value, tuple):
-                shown = " ".join(value) or "(none)"
+                shown = " ".join(redact_url(v) for v in value) or "(none)"
             elif value is None:
                 shown = "(unset)"
             else:
-                shown = str(value)
+                shown = redact_url(str(value))
             rows.append((definition.name, shown, self.origins.get(definition.field, "default")))
         return rows
 

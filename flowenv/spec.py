@@ -9,22 +9,25 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Optional, Tuple
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from .direct_refs import DirectRef, parse_direct, portable_path
 from .errors import SpecError
-from .redact import redact_url
+from .redact import redact_text, redact_url
 
 SPEC_SCHEMA = 2
 _BARE_VERSION = re.compile(r"^\d+(\.\d+)*(\.\*)?$")
 _CONDA_PACKAGE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 _VIRTUAL = re.compile(r"^__[a-z0-9_]+=[^=\s]*(=[^=\s]+)?$")
+_INDEX_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
 def python_specifier(constraint: str) -> SpecifierSet:
@@ -66,11 +69,16 @@ def check_supported_python(constraint: str, where: Optional[str] = None) -> None
 
 
 def canonical_requirement(text: str, where: Optional[str] = None) -> str:
-    """One PEP 508 requirement, rendered with its PEP 503 name, sorted extras, no spaces."""
+    """One PEP 508 requirement, rendered with its PEP 503 name, sorted extras, no spaces;
+    a direct reference (git, URL, path) in the form direct_refs describes."""
+    direct = parse_direct(text.strip(), where)
+    if direct is not None:
+        return direct.text()
     try:
         req = Requirement(text.strip())
     except InvalidRequirement as exc:
-        raise SpecError("%r is not a valid requirement (%s)" % (text, exc), entry=where) from exc
+        raise SpecError("%r is not a valid requirement (%s)" % (redact_text(text), exc),
+                        entry=where) from None
     out = canonicalize_name(req.name)
     if req.extras:
         out += "[%s]" % ",".join(sorted(canonicalize_name(e) for e in req.extras))
@@ -84,12 +92,27 @@ def canonical_requirement(text: str, where: Optional[str] = None) -> str:
 
 
 def requirement_name(text: str) -> str:
+    """The package a canonical requirement asks for; for an unnamed direct reference,
+    its location (which no package name can equal)."""
+    direct = parse_direct(text)
+    if direct is not None:
+        return direct.name or direct.location
     return canonicalize_name(Requirement(text).name)
 
 
+def is_direct(text: str) -> bool:
+    return parse_direct(text) is not None
+
+
 def pypi_requirement(name: str, version: str, where: Optional[str] = None) -> str:
-    """A decorator entry {name: version}: a bare version means '==', '' means any."""
+    """A decorator entry {name: version}: a bare version means '==', '' means any; a
+    version that is a location ('git+https://...', '@ https://...', './libs/x') is a
+    direct reference, as OSS Metaflow reads it."""
     version = (version or "").strip()
+    if version.startswith("@"):
+        return canonical_requirement("%s @ %s" % (name.strip(), version[1:].strip()), where)
+    if version and parse_direct(version, where) is not None:
+        return canonical_requirement("%s @ %s" % (name.strip(), version), where)
     if version and (_BARE_VERSION.match(version) or version[0].isalnum()):
         version = "==" + version
     return canonical_requirement(name.strip() + version, where)
@@ -145,6 +168,22 @@ def text_list(value, what: str) -> Tuple[str, ...]:
     return tuple(v.strip() for v in value if v.strip())
 
 
+def named_entry(entry: str) -> Tuple[str, str]:
+    """'name=value' -> (name, value), as uv writes named indexes ('internal=https://...')
+    and flowenv writes index pins ('torch=https://download.pytorch.org/whl/cpu')."""
+    name, sep, value = entry.partition("=")
+    if not sep or not _INDEX_NAME.match(name) or not value:
+        raise SpecError("%r is not name=URL" % redact_text(entry))
+    return name, value
+
+
+def _canonical_link(link: str) -> str:
+    """A find-links entry: URLs and absolute folders as given, relative ones portable."""
+    if "://" in link or os.path.isabs(link):
+        return link
+    return portable_path(link)
+
+
 @dataclass(frozen=True)
 class Spec:
     """Requested packages and where to find them. Build with the from_* helpers."""
@@ -162,10 +201,26 @@ class Spec:
     extra_index_urls: Tuple[str, ...] = ()
     find_links: Tuple[str, ...] = ()
     pre: bool = False
+    # Only find-links, no index at all (pip's --no-index).
+    no_index: bool = False
+    # Indexes with a name ('name=URL'): per-index credentials (UV_INDEX_<NAME>_USERNAME).
+    index_names: Tuple[str, ...] = ()
+    # Packages taken from one index only ('package=URL'): uv's explicit indexes with
+    # [tool.uv.sources], Poetry's explicit sources.
+    index_pins: Tuple[str, ...] = ()
+    # Hosts whose TLS certificate is not checked (pip's --trusted-host): how to reach an
+    # index, not what it gives, so not part of the identity.
+    trusted_hosts: Tuple[str, ...] = field(default=(), compare=False)
+    # sha256 of the content of each local folder or file a requirement names, by its
+    # location as written: filled in when the spec is resolved (Environments.request).
+    local_contents: Tuple[Tuple[str, str], ...] = ()
     # full_id of an environment this one extends: its pins are kept.
     base: Optional[str] = None
     # Where the spec came from, for error messages; not part of the identity.
     origin: str = field(default="", compare=False)
+    # The folder relative paths are relative to (the requirements file's); where the
+    # checkout lives is not part of the identity.
+    root: Optional[str] = field(default=None, compare=False)
 
     def __post_init__(self):
         where = self.origin or None
@@ -183,8 +238,23 @@ class Spec:
             (virtual_package(v, where) for v in self.virtual_packages),
             lambda v: v.split("=", 1)[0]))
         object.__setattr__(self, "extra_index_urls", tuple(dict.fromkeys(self.extra_index_urls)))
-        object.__setattr__(self, "find_links", tuple(dict.fromkeys(self.find_links)))
+        object.__setattr__(self, "find_links", tuple(dict.fromkeys(
+            _canonical_link(link) for link in self.find_links)))
         object.__setattr__(self, "channels", tuple(dict.fromkeys(self.channels)))
+        names = dict(named_entry(e) for e in self.index_names)
+        object.__setattr__(self, "index_names", tuple("%s=%s" % kv for kv in sorted(names.items())))
+        pins = {}
+        for entry in self.index_pins:
+            package, url = named_entry(entry)
+            package = canonicalize_name(package)
+            if pins.get(package, url) != url:
+                raise SpecError("%s is pinned to two indexes, %s and %s: keep one"
+                                % (package, redact_url(pins[package]), redact_url(url)),
+                                entry=where)
+            pins[package] = url
+        object.__setattr__(self, "index_pins", tuple("%s=%s" % kv for kv in sorted(pins.items())))
+        object.__setattr__(self, "trusted_hosts", tuple(dict.fromkeys(self.trusted_hosts)))
+        object.__setattr__(self, "local_contents", tuple(sorted(dict(self.local_contents).items())))
 
     def _unique_by_name(self, reqs, name_of) -> Tuple[str, ...]:
         by_name = {}
@@ -200,14 +270,17 @@ class Spec:
 
     @classmethod
     def from_pypi_packages(
-        cls, packages: Mapping[str, str], python=None, extra_indices=(), origin=""
+        cls, packages: Mapping[str, str], python=None, extra_indices=(), origin="", root=None
     ) -> "Spec":
+        """A decorator's packages; relative paths in them are relative to root (the
+        flow file's folder)."""
         reqs = [pypi_requirement(k, v, origin) for k, v in _package_items(packages, origin)]
         return cls(
             python=_python_arg(python, origin),
             pypi=tuple(reqs),
             extra_index_urls=text_list(extra_indices, "%s: extra_indices" % origin),
             origin=origin,
+            root=root,
         )
 
     @classmethod
@@ -229,12 +302,17 @@ class Spec:
 
     def overridden_by(self, other: "Spec") -> "Spec":
         """This spec with `other` on top: same-named packages and python come from other."""
+        root = self.root or other.root
+        other = other.rebased(root)
+        mine = self.rebased(root)
         theirs = {requirement_name(r) for r in other.pypi}
-        pypi = [r for r in self.pypi if requirement_name(r) not in theirs] + list(other.pypi)
+        pypi = [r for r in mine.pypi if requirement_name(r) not in theirs] + list(other.pypi)
         conda = {conda_name(r): r for r in self.conda}
         conda.update({conda_name(r): r for r in other.conda})
         virtual = {v.split("=", 1)[0]: v for v in self.virtual_packages}
         virtual.update({v.split("=", 1)[0]: v for v in other.virtual_packages})
+        pins = dict(named_entry(e) for e in self.index_pins)
+        pins.update(named_entry(e) for e in other.index_pins)
         return Spec(
             python=other.python or self.python,
             pypi=tuple(pypi),
@@ -242,20 +320,50 @@ class Spec:
             channels=self.channels + other.channels,
             channel_alias=other.channel_alias or self.channel_alias,
             virtual_packages=tuple(virtual.values()),
-            constraints=self.constraints + other.constraints,
+            constraints=mine.constraints + other.constraints,
             index_url=other.index_url or self.index_url,
             extra_index_urls=self.extra_index_urls + other.extra_index_urls,
-            find_links=self.find_links + other.find_links,
+            find_links=mine.find_links + other.find_links,
             pre=self.pre or other.pre,
+            no_index=self.no_index or other.no_index,
+            index_names=self.index_names + other.index_names,
+            index_pins=tuple("%s=%s" % kv for kv in pins.items()),
+            trusted_hosts=self.trusted_hosts + other.trusted_hosts,
+            local_contents=mine.local_contents + other.local_contents,
             base=other.base or self.base,
             origin=" + ".join(o for o in (self.origin, other.origin) if o),
+            root=root,
         )
 
+    def rebased(self, root: Optional[str]) -> "Spec":
+        """The same spec with its relative paths made relative to another folder."""
+        if root is None or self.root is None or os.path.abspath(root) == os.path.abspath(
+                self.root):
+            return self
+
+        def move(location: str) -> str:
+            if not location.startswith(("./", "../")):
+                return location
+            return portable_path(os.path.relpath(os.path.join(self.root, location), root))
+
+        def move_requirement(text: str) -> str:
+            direct = parse_direct(text)
+            return direct.text(move(direct.location)) if direct is not None else text
+
+        return self.replace(
+            pypi=tuple(move_requirement(r) for r in self.pypi),
+            constraints=tuple(move_requirement(r) for r in self.constraints),
+            find_links=tuple(move(link) for link in self.find_links),
+            local_contents=tuple((move(k), v) for k, v in self.local_contents),
+            root=root)
+
     def with_defaults(self, *, channels=(), channel_alias=None, virtual_packages=(),
-                      index_url=None, extra_index_urls=(), find_links=()) -> "Spec":
+                      index_url=None, extra_index_urls=(), find_links=(), index_names=(),
+                      no_index=False, trusted_hosts=()) -> "Spec":
         """The spec as it will be resolved: the machine's or team's settings fill in what
         the spec leaves open, so that they are part of its requirements id. Channels apply
-        to specs with conda packages, indexes to specs with PyPI packages."""
+        to specs with conda packages, indexes to specs with PyPI packages; index_names
+        ('name=URL') name some of those indexes."""
         changes = {}
         if self.conda:
             if not self.channels and channels:
@@ -271,6 +379,9 @@ class Spec:
                 changes["index_url"] = index_url
             changes["extra_index_urls"] = self.extra_index_urls + tuple(extra_index_urls)
             changes["find_links"] = self.find_links + tuple(find_links)
+            changes["index_names"] = self.index_names + tuple(index_names)
+            changes["no_index"] = self.no_index or bool(no_index)
+            changes["trusted_hosts"] = self.trusted_hosts + tuple(trusted_hosts)
         return self.replace(**changes) if changes else self
 
     def replace(self, **changes) -> "Spec":
@@ -279,22 +390,32 @@ class Spec:
     # -- identity -----------------------------------------------------------------
 
     def identity(self) -> dict:
-        """The normalised, credential-free content that defines req_id."""
-        return {
+        """The normalised, credential-free content that defines req_id. Fields added
+        since schema 2 appear only when set, so that older requests keep their ids."""
+        identity = {
             "schema": SPEC_SCHEMA,
             "python": self.python,
-            "pypi": list(self.pypi),
+            "pypi": [redact_text(r) for r in self.pypi],
             "conda": list(self.conda),
             "channels": [redact_url(c) for c in self.channels],
             "channel_alias": redact_url(self.channel_alias) if self.channel_alias else None,
             "virtual_packages": list(self.virtual_packages),
-            "constraints": list(self.constraints),
+            "constraints": [redact_text(r) for r in self.constraints],
             "index_url": redact_url(self.index_url) if self.index_url else None,
             "extra_index_urls": [redact_url(u) for u in self.extra_index_urls],
             "find_links": [redact_url(u) for u in self.find_links],
             "pre": self.pre,
             "base": self.base,
         }
+        if self.no_index:
+            identity["no_index"] = True
+        if self.index_names:
+            identity["index_names"] = [redact_text(e) for e in self.index_names]
+        if self.index_pins:
+            identity["index_pins"] = [redact_text(e) for e in self.index_pins]
+        if self.local_contents:
+            identity["local_contents"] = dict(self.local_contents)
+        return identity
 
     @property
     def req_id(self) -> str:
@@ -307,28 +428,46 @@ class Spec:
             raise SpecError("the recorded requirements are not a mapping", entry=origin or None)
         fields = {k: v for k, v in data.items() if k in _IDENTITY_FIELDS}
         for key in ("pypi", "conda", "channels", "constraints", "extra_index_urls",
-                    "find_links", "virtual_packages"):
+                    "find_links", "virtual_packages", "index_names", "index_pins"):
             fields[key] = tuple(fields.get(key) or ())
+        fields["local_contents"] = tuple(sorted((fields.get("local_contents") or {}).items()))
         return cls(origin=origin, **fields)
 
     @property
     def index_urls(self):
         """Every index the spec names, primary first (credentials included: in memory only)."""
-        return ([self.index_url] if self.index_url else []) + list(self.extra_index_urls)
+        pinned = [named_entry(e)[1] for e in self.index_pins]
+        return list(dict.fromkeys(([self.index_url] if self.index_url else [])
+                                  + list(self.extra_index_urls) + pinned))
+
+    @property
+    def named_indexes(self) -> Dict[str, str]:
+        """Index URL -> its name, for those that have one."""
+        return {url: name for name, url in (named_entry(e) for e in self.index_names)}
+
+    def direct_references(self) -> List[DirectRef]:
+        """The direct references among the requirements and constraints."""
+        found = (parse_direct(r) for r in self.pypi + self.constraints)
+        return [d for d in found if d is not None]
+
+    def local_locations(self) -> List[str]:
+        """Local folders and files the requirements name, as written."""
+        return sorted({d.location for d in self.direct_references() if d.kind == "path"})
 
     @property
     def is_empty(self) -> bool:
         return not (self.pypi or self.conda or self.base)
 
     def describe(self) -> str:
-        parts = list(self.conda) + list(self.pypi)
+        parts = list(self.conda) + [redact_text(r) for r in self.pypi]
         if self.python:
             parts.insert(0, "python " + self.python)
         return ", ".join(parts) or "(no packages)"
 
 
 _IDENTITY_FIELDS = ("python", "pypi", "conda", "channels", "channel_alias", "virtual_packages",
-                    "constraints", "index_url", "extra_index_urls", "find_links", "pre", "base")
+                    "constraints", "index_url", "extra_index_urls", "find_links", "pre", "base",
+                    "no_index", "index_names", "index_pins", "local_contents")
 
 
 def _package_items(packages, origin):

@@ -18,10 +18,10 @@ from typing import Iterable, List, Mapping, Optional, Sequence
 from .redact import redact_text
 
 # uv variables that do not change what a resolution gives: they pass through.
+# (Trusted hosts and the keyring provider come through Settings, as arguments.)
 PASSTHROUGH = ("UV_CACHE_DIR", "UV_OFFLINE", "UV_NATIVE_TLS", "UV_HTTP_TIMEOUT",
                "UV_CONCURRENT_DOWNLOADS", "UV_CONCURRENT_BUILDS", "UV_CONCURRENT_INSTALLS",
-               "UV_KEYRING_PROVIDER", "UV_INSECURE_HOST", "UV_LINK_MODE", "UV_NO_CACHE",
-               "UV_CACHE_MAX_AGE")
+               "UV_LINK_MODE", "UV_NO_CACHE", "UV_CACHE_MAX_AGE")
 
 # Credentials of named indexes (UV_INDEX_<NAME>_USERNAME / _PASSWORD) pass through too.
 _CREDENTIAL = re.compile(r"^UV_INDEX_[A-Z0-9_]+_(USERNAME|PASSWORD)$")
@@ -67,22 +67,25 @@ class UvRunner:
         # uv must never try to download a CPython: it loses seconds when it cannot.
         env["UV_PYTHON_DOWNLOADS"] = "never"
         env["UV_NO_PROGRESS"] = "1"
+        # Messages are read (and quoted) whole: never wrapped at a terminal's width.
+        env["COLUMNS"] = "10000"
         self.env = env
 
     @property
     def binary(self) -> str:
         return self._binary or installed_uv()
 
-    def run(self, args: Sequence[str], cwd=None, secrets: Iterable[str] = ()
-            ) -> subprocess.CompletedProcess:
-        """Run `uv ARGS` (with --no-config added by callers' choice of subcommand); its
-        output has every URL of `secrets` redacted."""
+    def run(self, args: Sequence[str], cwd=None, secrets: Iterable[str] = (),
+            env: Mapping[str, str] = None) -> subprocess.CompletedProcess:
+        """Run `uv ARGS` (with --no-config added by callers' choice of subcommand), with
+        `env` added to its environment; its output has credentials redacted (every URL of
+        `secrets`, and any user:password in a URL)."""
         proc = subprocess.run([self.binary, *[str(a) for a in args]], capture_output=True,
-                              text=True, env=self.env, cwd=cwd)
+                              text=True, env={**self.env, **(env or {})}, cwd=cwd,
+                              stdin=subprocess.DEVNULL)
         secrets = list(secrets)
-        if secrets:
-            proc.stdout = redact_text(proc.stdout, secrets)
-            proc.stderr = redact_text(proc.stderr, secrets)
+        proc.stdout = redact_text(proc.stdout, secrets)
+        proc.stderr = redact_text(proc.stderr, secrets)
         if proc.returncode < 0:  # killed: uv itself had no chance to say why
             proc.stderr = (proc.stderr.rstrip() + "\n" + _killed(-proc.returncode)).strip()
         return proc

@@ -217,6 +217,29 @@ def azurite_server() -> Iterator[Server]:
 SERVERS = {"s3": moto_server, "gcs": gcs_server, "azure": azurite_server}
 
 
+@contextlib.contextmanager
+def pypi_server(packages: Path, user: str, password: str) -> Iterator[Server]:
+    """pypiserver serving the wheels in `packages` at <endpoint>/simple/, answering only
+    requests with user:password (an htpasswd file, as teams run it)."""
+    try:
+        import pypiserver  # noqa: F401
+        from passlib.apache import HtpasswdFile
+    except ImportError as exc:
+        raise ServerUnavailable("pypiserver is not installed: pip install pypiserver passlib"
+                                ) from exc
+    port = free_port()
+    endpoint = "http://%s:%d" % (HOST, port)
+    with tempfile.TemporaryDirectory(prefix="flowenv-pypiserver-") as folder:
+        htpasswd = HtpasswdFile(str(Path(folder) / "htpasswd"), new=True)
+        htpasswd.set_password(user, password)
+        htpasswd.save()
+        argv = [sys.executable, "-m", "pypiserver", "run", "-p", str(port), "-i", HOST,
+                "-P", str(Path(folder) / "htpasswd"), "-a", "update,download,list",
+                "--hash-algo", "sha256", str(packages)]
+        with _process("pypiserver", argv, endpoint + "/"):
+            yield Server("pypiserver", endpoint)
+
+
 @dataclass(frozen=True)
 class StoreSpec:
     """A picklable description of a store, so another process can open its own client."""

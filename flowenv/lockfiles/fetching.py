@@ -4,9 +4,11 @@ distributions for its own platform, and its cache for files a lock names by md5 
 
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from pathlib import Path
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 from ..cache import LocalCache
+from ..credentials import Credentials, IndexAccess
 from ..errors import FlowenvError
 from ..fetch import download_by_md5
 from ..interpreters import InterpreterFinder
@@ -19,13 +21,15 @@ from .base import Fetcher
 
 class IndexFetcher(Fetcher):
     def __init__(self, uv: UvRunner, cache: LocalCache, finder: InterpreterFinder,
-                 index: Spec):
-        """index: a Spec holding only the settings' index options (its index_urls also
-        give credentials for downloads)."""
+                 index: Spec, credentials: Credentials, environ: Mapping[str, str]):
+        """index: a Spec holding only the settings' index options; credentials: where
+        this machine keeps index credentials; environ: the edge's (git runs with it)."""
         self.uv = uv
         self.cache = cache
         self.finder = finder
         self.index = index
+        self.credentials = credentials
+        self.environ = environ
 
     def _spec(self, requirements: Sequence[str], options: dict, target: Target,
               origin: str) -> Spec:
@@ -33,15 +37,19 @@ class IndexFetcher(Fetcher):
                     **options)
         return spec.with_defaults(index_url=self.index.index_url,
                                   extra_index_urls=self.index.extra_index_urls,
-                                  find_links=self.index.find_links)
+                                  find_links=self.index.find_links,
+                                  index_names=self.index.index_names,
+                                  no_index=self.index.no_index,
+                                  trusted_hosts=self.index.trusted_hosts)
 
     def _builder(self, spec: Spec, target: Target):
         if target.platform != host_platform():
             return None
-        from ..resolve.build import SdistBuilder
+        from ..resolve.build import SourceBuilder
 
         interpreter = self.finder.find(target.python_minor, prefer=target.python_version)
-        return SdistBuilder(spec, interpreter.path, self.cache, self.uv)
+        return SourceBuilder(spec, target, interpreter.path, self.cache, self.uv,
+                             IndexAccess.for_spec(spec, self.credentials), self.environ)
 
     def pinned_files(self, requirements, index, target, allowed: Dict[str, set], origin
                      ) -> List[LockedFile]:
@@ -49,14 +57,15 @@ class IndexFetcher(Fetcher):
 
         spec = self._spec(requirements, index, target, origin)
         try:
-            return resolve_pypi(spec, target, self.uv, build_sdist=self._builder(spec, target),
+            return resolve_pypi(spec, target, self.uv, builder=self._builder(spec, target),
+                                access=IndexAccess.for_spec(spec, self.credentials),
                                 allowed=allowed)
         except FlowenvError as exc:
             raise exc.within(file=origin) from None
 
     def build_wheel(self, package: dict, name: str, target: Target, origin: str):
         builder = self._builder(self._spec((), {}, target, origin), target)
-        return builder(package, name) if builder is not None else None
+        return builder(package, name, Path(origin).parent) if builder is not None else None
 
     def conda_sha256(self, url: str, md5: str, what: str) -> Tuple[str, int]:
         from ..conda.match_specs import split_filename
@@ -69,4 +78,4 @@ class IndexFetcher(Fetcher):
                                                       sha256, size))
 
         return download_by_md5(url, md5, what, self.cache.ensure().root, dest_for,
-                               self.index.index_urls)
+                               IndexAccess.for_spec(self.index, self.credentials))

@@ -5,7 +5,7 @@ environment.yml, and pyproject.toml."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 from ..errors import SpecError
 from ..spec import Spec
@@ -25,9 +25,10 @@ def kind_of(path) -> str:
 
 
 def parse_file(path, kind: Optional[str] = None, python: Optional[str] = None,
-               environ: Mapping[str, str] = None) -> Spec:
+               environ: Mapping[str, str] = None, warn: Callable[[str], None] = None) -> Spec:
     """The Spec a file asks for. `environ` expands ${VAR}; `python` overrides the
-    file's own Python constraint."""
+    file's own Python constraint; `warn` reports what the file holds that flowenv
+    ignores (default: a Python warning)."""
     kind = kind or kind_of(path)
     if kind == "requirements":
         from .requirements_txt import parse_requirements_file as parse
@@ -38,4 +39,4 @@ def parse_file(path, kind: Optional[str] = None, python: Optional[str] = None,
     else:
         raise SpecError("unknown kind of requirements file %r (expected %s)"
                         % (kind, ", ".join(KINDS)))
-    return parse(path, python=python, environ=environ or {})
+    return parse(path, python=python, environ=environ or {}, warn=warn)

@@ -1,12 +1,21 @@
-"""requirements.txt -> Spec, with the pip options teams actually use."""
+"""requirements.txt -> Spec, with the pip options teams actually use.
+
+Lines are what pip and uv take: named requirements, direct references (`name @ URL`,
+bare `git+https://...@tag`, wheel or archive URLs, local folders and files), `-e PATH`
+(installed as a plain package: an environment is shared, never editable). A relative
+path is relative to the file that names it, and is kept relative (to the top file's
+folder, the spec's root) so that the requirements id does not depend on where the
+checkout lives."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from pathlib import Path
 from typing import List, Mapping, Optional
 
+from ..direct_refs import parse_direct, relative_to
 from ..errors import SpecError
 from ..spec import Spec, canonical_requirement
 from .source import expand_env, read_text
@@ -17,25 +26,44 @@ _COMMENT = re.compile(r"(^|\s+)#.*$")
 class PipOptions:
     """What a pip requirements list collects: requirements, constraints, index options."""
 
-    def __init__(self, environ: Mapping[str, str]):
+    def __init__(self, environ: Mapping[str, str], root: Path):
         self.environ = environ
+        self.root = str(Path(root).resolve())
         self.pypi: List[str] = []
         self.constraints: List[str] = []
         self.index_url: Optional[str] = None
         self.extra_index_urls: List[str] = []
         self.find_links: List[str] = []
+        self.trusted_hosts: List[str] = []
+        self.index_names: List[str] = []
+        self.index_pins: List[str] = []
         self.pre = False
+        self.no_index = False
 
     def spec_fields(self) -> dict:
         return {"pypi": tuple(self.pypi), "constraints": tuple(self.constraints),
                 "index_url": self.index_url, "extra_index_urls": tuple(self.extra_index_urls),
-                "find_links": tuple(self.find_links), "pre": self.pre}
+                "find_links": tuple(self.find_links), "pre": self.pre,
+                "no_index": self.no_index, "trusted_hosts": tuple(self.trusted_hosts),
+                "index_names": tuple(self.index_names), "index_pins": tuple(self.index_pins),
+                "root": self.root}
+
+    def requirement(self, text: str, path: Path) -> str:
+        """A requirement line of the file at path, canonical, relative paths rebased."""
+        text = canonical_requirement(expand_env(text, self.environ))
+        direct = parse_direct(text)
+        if direct is not None and direct.is_relative:
+            text = direct.text(relative_to(direct.location, str(path.parent.resolve()), self.root))
+        return text
+
+    def add(self, text: str, path: Path, as_constraint: bool = False) -> None:
+        (self.constraints if as_constraint else self.pypi).append(self.requirement(text, path))
 
 
 def parse_requirements_file(path, python: Optional[str] = None,
-                            environ: Mapping[str, str] = None) -> Spec:
+                            environ: Mapping[str, str] = None, warn=None) -> Spec:
     path = Path(path)
-    collected = PipOptions(environ or {})
+    collected = PipOptions(environ or {}, path.parent)
     _parse_into(path, collected, seen=set(), as_constraint=False)
     try:
         return Spec(python=python, origin=str(path), **collected.spec_fields())
@@ -72,16 +100,14 @@ def _parse_into(path: Path, out: PipOptions, seen: set, as_constraint: bool):
             # pip-compile --generate-hashes output: flowenv pins its own sha256s.
             line = re.sub(r"\s--hash[= ]\S+", "", line).strip()
             if line.startswith("-"):
-                apply_option(line, path, out, seen)
-            elif as_constraint:
-                out.constraints.append(canonical_requirement(expand_env(line, out.environ)))
+                apply_option(line, path, out, seen, as_constraint)
             else:
-                out.pypi.append(canonical_requirement(expand_env(line, out.environ)))
+                out.add(line, path, as_constraint)
         except SpecError as exc:
             raise exc.within(file=str(path), line=number) from None
 
 
-def apply_option(line: str, path: Path, out: PipOptions, seen: set):
+def apply_option(line: str, path: Path, out: PipOptions, seen: set, as_constraint=False):
     try:
         words = shlex.split(line)
     except ValueError as exc:
@@ -90,7 +116,7 @@ def apply_option(line: str, path: Path, out: PipOptions, seen: set):
     if "=" in flag and flag.startswith("--"):
         flag, value = flag.split("=", 1)
         rest = [value] + rest
-    elif len(flag) > 2 and flag[1] != "-" and flag[:2] in ("-r", "-c", "-i", "-f"):
+    elif len(flag) > 2 and flag[1] != "-" and flag[:2] in ("-r", "-c", "-i", "-f", "-e"):
         flag, rest = flag[:2], [flag[2:]] + rest
 
     def value() -> str:
@@ -109,17 +135,26 @@ def apply_option(line: str, path: Path, out: PipOptions, seen: set):
         out.extra_index_urls.append(value())
     elif flag in ("-f", "--find-links"):
         link = value()
-        if "://" not in link:
-            link = str((path.parent / link).resolve())
+        if "://" not in link and not os.path.isabs(link):
+            link = relative_to(link, str(path.parent.resolve()), out.root)
         out.find_links.append(link)
     elif flag == "--pre":
         out.pre = True
+    elif flag == "--no-index":
+        out.no_index = True
+    elif flag == "--trusted-host":
+        out.trusted_hosts.append(value())
     elif flag in ("--only-binary", "--prefer-binary", "--no-cache-dir"):
         pass  # flowenv always installs wheels; these change nothing for it
     elif flag in ("-e", "--editable"):
-        raise SpecError("editable requirements cannot be shared through a named environment",
-                        hint="Build a wheel and list it instead.")
+        # An environment is shared and rebuilt elsewhere: the project is installed as a
+        # plain package, built from the folder as it is now (as pip without -e would).
+        location = value()
+        if parse_direct(location) is None:
+            location = "./" + location if not location.startswith(("/", ".")) else location
+        out.add(location, path, as_constraint)
     else:
         raise SpecError(
             "option %s is not supported in requirements files read by flowenv" % flag,
-            hint="Supported: -r, -c, -i/--index-url, --extra-index-url, -f/--find-links, --pre.")
+            hint="Supported: -r, -c, -i/--index-url, --extra-index-url, -f/--find-links, "
+                 "--no-index, --trusted-host, --pre, -e.")

@@ -68,3 +68,15 @@ def expand_env(value: str, environ: Mapping[str, str]) -> str:
         return environ[name]
 
     return _ENV_VAR.sub(sub, value)
+
+
+class SpecWarning(UserWarning):
+    """Something in a requirements file that flowenv ignores (and says so)."""
+
+
+def warn_user(message: str) -> None:
+    """The default way a parser reports what it ignores: a Python warning (the CLI passes
+    its own `warn`, which prints)."""
+    import warnings
+
+    warnings.warn(message, SpecWarning, stacklevel=3)

@@ -10,17 +10,21 @@ from ..platforms import Target
 from ..spec import Spec
 from ..uv_runner import UvRunner
 from .identity import recorded_identity
-from .pypi import resolve_pypi
+from .pypi import PypiTools, resolve_pypi
 
-__all__ = ["solve"]
+__all__ = ["solve", "PypiTools"]
 
 
 def solve(spec: Spec, platform: str, target: Optional[Target], base: Optional[Lock],
-          uv: UvRunner, cache: LocalCache, build_sdist=None) -> Lock:
+          uv: UvRunner, cache: LocalCache, pypi: PypiTools = None) -> Lock:
+    """The lock of spec for platform. `pypi` carries what PyPI resolution needs besides
+    uv: how to reach the indexes, how to build wheels, the base's built wheels."""
+    pypi = pypi or PypiTools()
     if spec.conda or (base is not None and base.by_kind("conda")):
         from .conda import solve_conda
 
-        return solve_conda(spec, platform, base, uv, cache)
-    files = resolve_pypi(spec, target, uv, base, build_sdist=build_sdist)
+        return solve_conda(spec, platform, base, uv, cache, pypi)
+    files = resolve_pypi(spec, target, uv, base, builder=pypi.builder_for(target),
+                         access=pypi.access, base_wheels=pypi.base_wheels)
     return Lock(spec.req_id, platform, target.python_version, tuple(files),
                 recorded_identity(spec, base))

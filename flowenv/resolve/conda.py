@@ -27,7 +27,7 @@ from ..spec import Spec, conda_name, split_channel
 from ..uv_runner import UvRunner
 from .identity import recorded_identity
 from .mixed import conda_python_packages, write_stand_in_wheels
-from .pypi import resolve_pypi
+from .pypi import PypiTools, resolve_pypi
 
 __all__ = ["solve_conda"]
 
@@ -94,7 +94,7 @@ def _locked(record) -> LockedFile:
 
 
 def solve_conda(spec: Spec, platform: str, base: Optional[Lock], uv: UvRunner,
-                cache: LocalCache) -> Lock:
+                cache: LocalCache, pypi: PypiTools = None) -> Lock:
     """Solve spec.conda (plus python, plus the base's conda pins) with py-rattler, then
     the PyPI part on top. Errors are ResolveErrors quoting the solver and naming the
     spec's origin."""
@@ -144,6 +144,9 @@ def solve_conda(spec: Spec, platform: str, base: Optional[Lock], uv: UvRunner,
         with tempfile.TemporaryDirectory(prefix="flowenv-conda-provided-") as stand_ins:
             write_stand_in_wheels(Path(stand_ins), installed)
             pypi_spec = spec.replace(find_links=spec.find_links + (stand_ins,))
-            files += resolve_pypi(pypi_spec, target, uv, base, installed=installed)
+            pypi = pypi or PypiTools()
+            files += resolve_pypi(pypi_spec, target, uv, base, installed=installed,
+                                  builder=pypi.builder_for(target), access=pypi.access,
+                                  base_wheels=pypi.base_wheels)
     identity = recorded_identity(spec, base, channels=channels, python=python_constraint)
     return Lock(spec.req_id, platform, python_version, tuple(files), identity)

@@ -36,8 +36,8 @@ def pick_wheel(package: dict, name: str, target: Target, priority: Dict[str, int
     wheels: List[dict] = package.get("wheels") or []
     if not wheels:
         raise ResolveError(
-            "%s %s has no wheel for %s, Python %s (only a source distribution), and source "
-            "distributions are built only for the resolving machine's own platform"
+            "%s %s has no wheel for %s, Python %s (only a source it would have to be built "
+            "from), and this resolution builds none"
             % (name, version, target.platform, target.python_version),
             package=name,
             hint="Pin a version that ships wheels, or resolve on a %s machine." % target.platform)

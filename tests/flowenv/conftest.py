@@ -119,3 +119,37 @@ def versions(prefix: Path, *modules: str) -> dict:
     code = ("import importlib, json; print(json.dumps({m: importlib.import_module(m).__version__ "
             "for m in %r}))" % (modules,))
     return json.loads(run_python(prefix, code))
+
+
+def uv_compile(path: Path, *options: str) -> dict:
+    """What `uv pip compile` pins for a requirements file or pyproject.toml, run in the
+    file's folder as a user would: {name: version} (None for a local folder, which uv
+    does not version)."""
+    import os
+    import tempfile
+
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11
+        import tomli as tomllib
+    from flowenv.uv_runner import installed_uv
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp, "pylock.toml")
+        proc = subprocess.run(
+            [installed_uv(), "pip", "compile", str(path), "-o", str(out), "--format",
+             "pylock.toml", "--quiet", "--no-config", "--python-version", PYTHON_FULL,
+             "--no-python-downloads", *options],
+            cwd=Path(path).parent, capture_output=True, text=True, env=dict(os.environ))
+        assert proc.returncode == 0, proc.stderr
+        packages = tomllib.loads(out.read_text()).get("packages", [])
+    return {p["name"]: p.get("version") for p in packages}
+
+
+def assert_same_pins(lock, uv_pins: dict) -> None:
+    """The lock pins what uv pip compile pins for the same file."""
+    pins = lock.pins()
+    assert set(pins) == set(uv_pins), (pins, uv_pins)
+    for name, version in uv_pins.items():
+        if version is not None:
+            assert pins[name] == version, (name, pins[name], version)

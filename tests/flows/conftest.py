@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import isolated_from_machine
 from tests.wheelhouse import build_index, make_wheel, simple_index_url, write_simple_index
 
 @pytest.fixture(scope="session")
@@ -79,8 +80,8 @@ class FlowRunner:
 
 def flow_env(wheel_index, shared_caches, conda_channel) -> dict:
     """The environment flows and commands run with: the test index and channel, the
-    session's caches, a local datastore."""
-    env = dict(os.environ)
+    session's caches, a local datastore, none of this machine's pip or uv settings."""
+    env = isolated_from_machine(dict(os.environ))
     env.update(shared_caches)
     env.update({
         "UV_INDEX_URL": simple_index_url(wheel_index),

@@ -515,3 +515,31 @@ def test_create_into_dir_and_as_a_jupyter_kernel(runner, wheel_index):
     proc = runner.metaflow("environment", "create", "team/no-nb:v1", "--install-notebook",
                            check=False, env={"JUPYTER_DATA_DIR": str(jupyter)})
     assert proc.returncode != 0 and "ipykernel" in proc.stderr
+
+
+def test_pypi_decorator_with_a_folder_and_a_git_tag(runner, tmp_path):
+    """Direct references in a decorator, as OSS Metaflow spells them: a folder relative to
+    the flow file, and a git tag (a version starting with '@' works too)."""
+    from tests.wheelhouse import make_git_repo, make_project
+
+    make_project(runner.folder / "libs" / "featlib", "featlib", "0.5", ["alpha<2"])
+    repo = make_git_repo(tmp_path / "git-host" / "mylib", "mylib", ["1.0", "2.0"])
+    runner.write("flow.py", CHECK + '''
+from metaflow import FlowSpec, step, pypi
+
+class DirectFlow(FlowSpec):
+    @pypi(packages={"featlib": "./libs/featlib", "mylib": "@git+%s@v2.0"})
+    @step
+    def start(self):
+        assert versions("featlib", "mylib", "alpha") == {
+            "featlib": "0.5", "mylib": "2.0", "alpha": "1.0.0"}
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    DirectFlow()
+''' % repo.as_uri())
+    runner.flow("flow.py", "run")

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests import servers
+from tests.conftest import isolated_from_machine
 from tests.flows.conftest import FlowRunner
 from tests.flows.test_seed_flows import CHECK
 from tests.wheelhouse import simple_index_url
@@ -97,9 +98,8 @@ def machine(tmp_path, moto, bucket):
     def make(name, index_url, **extra):
         root = tmp_path / name
         (root / "home").mkdir(parents=True)
-        env = dict(os.environ)
-        for var in ("FLOWENV_STORE", "METAFLOW_DATASTORE_SYSROOT_LOCAL", "UV_OFFLINE",
-                    "UV_FIND_LINKS", "UV_EXTRA_INDEX_URL", "PIP_INDEX_URL", "PIP_FIND_LINKS"):
+        env = isolated_from_machine(dict(os.environ))
+        for var in ("FLOWENV_STORE", "METAFLOW_DATASTORE_SYSROOT_LOCAL", "UV_OFFLINE"):
             env.pop(var, None)
         env.update(moto.env)
         env.update({
@@ -210,6 +210,53 @@ def test_tampered_blob_stops_the_second_machine_cleanly(machine_a, machine_b, bu
     assert not (Path(machine_b.env["FLOWENV_CACHE_DIR"]) / "envs-v1" / lock.full_id).exists()
     # Nothing unverified was kept in B's package cache either.
     assert not list((Path(machine_b.env["FLOWENV_CACHE_DIR"]) / "pkgs-v1").rglob(alpha.filename))
+
+
+GIT_FLOW = CHECK + '''
+from metaflow import FlowSpec, step, named_env_base
+
+@named_env_base(name="team/git-env:v1")
+class GitFlow(FlowSpec):
+    @step
+    def start(self):
+        assert versions("mylib", "gamma") == {"mylib": "1.0", "gamma": "0.3.0"}
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    GitFlow()
+'''
+
+
+def test_git_requirement_runs_on_a_machine_without_git(machine_a, machine_b, bucket, tmp_path):
+    """A team library pinned to a git tag: built into a wheel where it is resolved; the
+    second machine (fresh HOME and caches, no git on PATH, the repository gone) only
+    reads the store."""
+    from tests.wheelhouse import git, make_git_repo
+
+    repo = make_git_repo(tmp_path / "git-host" / "mylib", "mylib", ["1.0", "2.0"], ["gamma"])
+    commit = git(repo, "rev-list", "-n1", "v1.0")
+    publish(machine_a, "mylib @ git+%s@v1.0\n" % repo.as_uri(), "team/git-env:v1")
+    store = _store(bucket)
+    from flowenv import Alias
+
+    (full_id,) = store.aliases.get(Alias.parse("team/git-env:v1")).envs.values()
+    built = next(f for f in store.envs.get(full_id).files if f.name == "mylib")
+    assert built.source_url == "git+%s@%s" % (repo.as_uri(), commit)
+    assert store.packages.has(built)
+    machine_a.forget_index()
+    shutil.rmtree(tmp_path / "git-host")
+    no_git = tmp_path / "bin-without-git"
+    no_git.mkdir()
+    os.symlink(sys.executable, no_git / "python")
+    machine_b.env["PATH"] = str(no_git)
+    machine_b.write("flow.py", GIT_FLOW)
+    proc = machine_b.run(sys.executable, "flow.py", "--datastore=s3", "--environment=conda",
+                         "run")
+    assert "Done!" in proc.stdout + proc.stderr
 
 
 # -- racing tags through the CLI -------------------------------------------------------------

@@ -63,7 +63,8 @@ def _spec_from_files(requirements, env_file, pyproject, python, environ):
         raise FlowenvException("Give one of -r, -f or -p, not several")
     if given:
         path, kind = given[0]
-        return parse_file(path, kind, python=python, environ=environ)
+        return parse_file(path, kind, python=python, environ=environ,
+                          warn=lambda message: _echo("Warning: " + message))
     return Spec(python=python, origin="command line")
 
 

@@ -39,11 +39,12 @@ def _deco(decos, name):
     return found[0] if isinstance(found, list) and found else found
 
 
-def _spec_from(conda, pypi, where) -> Spec:
-    spec = Spec(origin=where)
-    for deco, build in ((conda, _conda_spec), (pypi, _pypi_spec)):
-        if deco is not None:
-            spec = _combine(spec, build(deco, where))
+def _spec_from(conda, pypi, where, root=None) -> Spec:
+    spec = Spec(origin=where, root=root)
+    if conda is not None:
+        spec = _combine(spec, _conda_spec(conda, where))
+    if pypi is not None:
+        spec = _combine(spec, _pypi_spec(pypi, where, root))
     return spec
 
 
@@ -61,10 +62,11 @@ def _conda_spec(deco, where) -> Spec:
                                      a.get("python"), origin="@%s on %s" % (deco.name, where))
 
 
-def _pypi_spec(deco, where) -> Spec:
+def _pypi_spec(deco, where, root=None) -> Spec:
     a = deco.attributes
     return Spec.from_pypi_packages(a.get("packages") or {}, a.get("python"),
-                                   a.get("extra_indices") or (), origin="@%s on %s" % (deco.name, where))
+                                   a.get("extra_indices") or (),
+                                   origin="@%s on %s" % (deco.name, where), root=root)
 
 
 def _named(deco, where, environ, flow_dir):
@@ -88,7 +90,8 @@ def _names_env(deco) -> bool:
 def plan_step(flow_name: str, flow_decos: dict, step_name: str, step_decos: list,
               environ: Mapping[str, str], flow_dir: Optional[str] = None) -> StepPlan:
     """The plan of one step. environ expands @{VAR} in names, pathspecs and lock paths;
-    relative lock paths are flow_dir's (the flow file's folder)."""
+    relative lock paths, and relative paths in packages, are flow_dir's (the flow file's
+    folder)."""
     by_name = {d.name: d for d in step_decos}
     step_named = by_name.get("named_env")
     step_conda, step_pypi = by_name.get("conda"), by_name.get("pypi")
@@ -101,7 +104,7 @@ def plan_step(flow_name: str, flow_decos: dict, step_name: str, step_decos: list
     step_level = [d for d in (step_conda, step_pypi) if d is not None]
     if any(d.attributes.get("disabled") for d in step_level):
         return StepPlan(step_name, disabled=True, source="@%s(disabled=True)" % step_level[0].name)
-    extension = _spec_from(step_conda, step_pypi, where) if step_level else None
+    extension = _spec_from(step_conda, step_pypi, where, flow_dir) if step_level else None
 
     ref, ref_where = None, None
     if step_named is not None and _names_env(step_named):
@@ -122,7 +125,7 @@ def plan_step(flow_name: str, flow_decos: dict, step_name: str, step_decos: list
         flow_level = [d for d in (flow_conda, flow_pypi) if d is not None]
         if any(d.attributes.get("disabled") for d in flow_level):
             return StepPlan(step_name, disabled=True, source="@%s(disabled=True)" % flow_level[0].name)
-    flow_spec = _spec_from(flow_conda, flow_pypi, flow_name)
+    flow_spec = _spec_from(flow_conda, flow_pypi, flow_name, flow_dir)
     spec = flow_spec.overridden_by(extension) if extension is not None else flow_spec
     return StepPlan(step_name, spec=spec.replace(origin="step %s of %s" % (step_name, flow_name)),
                     source="decorators")

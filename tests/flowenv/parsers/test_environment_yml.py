@@ -74,7 +74,9 @@ def test_pip_section(tmp_path):
     assert spec.pypi == ("alpha==1.0.0", "requests[security]>=2")
     assert spec.index_url == "https://pypi.example/simple"
     assert spec.extra_index_urls == ("https://extra.example/simple",)
-    assert spec.find_links == (str((tmp_path / "wheels").resolve()),)
+    # Relative to the file, kept relative: the requirements id does not name the folder.
+    assert spec.find_links == ("./wheels",)
+    assert spec.root == str(tmp_path.resolve())
     assert spec.pre is True
 
 
@@ -85,19 +87,82 @@ def test_pip_section(tmp_path):
     ("dependencies: ['%bad']", "%bad"),
     ("dependencies: [{pip: ['not a requirement !!']}]", "not a requirement !!"),
     ("dependencies: [{pip: ['--no-deps']}]", "--no-deps"),
-    ("dependencies: [{pip: ['-e .']}]", "-e ."),
     ("dependencies: [{conda: [numpy]}]", "conda"),
     ("dependencies: [3.5]", "3.5"),
-    ("channels: ['two words']\ndependencies: []", "two words"),
-    ("variables: {A: b}\ndependencies: []", "variables"),
+    ("channels: ['two words']\ndependencies: []", "channels"),
     ("dependencies: [numpy=1, numpy=2]", "numpy"),
+    ("dependencies: [python=3.10, numpy, 'python>=3.11']", "python>=3.11"),
 ])
 def test_errors_name_file_and_entry(tmp_path, text, entry):
     path = write(tmp_path, text + "\n")
     with pytest.raises(SpecError) as err:
         parse_environment_file(path)
+    assert err.value.file == str(path)
     assert str(path) in str(err.value)
     assert entry in str(err.value)
+
+
+def test_python_given_twice_is_an_error(tmp_path):
+    # conda would silently keep one; flowenv cannot know which one was meant.
+    path = write(tmp_path, "dependencies:\n  - python=3.10\n  - numpy\n  - python=3.11\n")
+    with pytest.raises(SpecError) as err:
+        parse_environment_file(path)
+    assert err.value.entry == "dependency 'python=3.11'"
+    assert "python is given twice" in str(err.value)
+
+
+def test_unknown_top_level_keys_are_ignored_with_a_warning(tmp_path):
+    path = write(tmp_path, """
+        name: analysis
+        variables: {OMP_NUM_THREADS: "1"}
+        dependencies: [zlib]
+    """)
+    said = []
+    spec = parse_environment_file(path, warn=said.append)
+    assert spec.conda == ("zlib",)
+    assert len(said) == 1 and "'variables'" in said[0] and "ignored" in said[0]
+    with pytest.warns(UserWarning, match="variables"):
+        parse_environment_file(path)
+
+
+def test_conda_spellings_read_as_conda_reads_them(tmp_path):
+    path = write(tmp_path, """
+        dependencies:
+          - numpy=>=1.26
+          - scipy=<2
+          - defaults::zlib
+          - conda-forge::tqdm=4
+    """)
+    spec = parse_environment_file(path)
+    # 'name=>=1.0' is '>=1.0' (the '=' is conda's separator), not '>1.0'.
+    assert spec.conda == ("numpy >=1.26", "scipy <2", "conda-forge::tqdm 4.*",
+                          "https://repo.anaconda.com/pkgs/main::zlib")
+
+
+def test_pip_entries_written_name_equals_version(tmp_path):
+    # The reference extension's spelling; pip itself would refuse it.
+    path = write(tmp_path, """
+        dependencies:
+          - condalib
+          - pip:
+            - alpha = 1.0.0
+            - beta = >=1.0
+            - Requests[socks] = 2.31
+    """)
+    assert parse_environment_file(path).pypi == (
+        "alpha==1.0.0", "beta>=1.0", "requests[socks]==2.31")
+
+
+def test_pypi_indices_section(tmp_path):
+    path = write(tmp_path, """
+        pypi-indices:
+          - https://pypi.internal.example/simple
+        dependencies:
+          - pip:
+            - alpha
+    """)
+    spec = parse_environment_file(path)
+    assert spec.extra_index_urls == ("https://pypi.internal.example/simple",)
 
 
 def test_unreadable_and_invalid_yaml(tmp_path):
@@ -117,6 +182,7 @@ def test_bad_python_override(tmp_path):
     with pytest.raises(SpecError) as err:
         parse_environment_file(write(tmp_path, "dependencies: [zlib]\n"), python="three")
     assert "environment.yml" in str(err.value) and "three" in str(err.value)
+    assert err.value.entry == "--python"
 
 
 def test_environment_yml_env_end_to_end(tmp_path, envs, channels, wheel_index, empty_index):

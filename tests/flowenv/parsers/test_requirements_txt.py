@@ -72,7 +72,9 @@ def test_requirements_index_options(tmp_path):
     assert spec.index_url == "https://pkgs.example.com/simple"
     assert spec.extra_index_urls == ("https://extra.example.com/simple",
                                      "https://more.example.com/simple")
-    assert spec.find_links == (str((tmp_path / "wheels").resolve()), "https://links.example.com/")
+    # Relative to the file, kept relative: the requirements id does not name the folder.
+    assert spec.find_links == ("./wheels", "https://links.example.com/")
+    assert spec.root == str(tmp_path.resolve())
     assert spec.pre is True
     assert spec.pypi == ("alpha",)
 
@@ -149,19 +151,23 @@ def test_continued_line_reports_its_first_line(tmp_path):
 
 
 def test_unsupported_option_is_a_clear_error(tmp_path):
-    path = write(tmp_path, "requirements.txt", "alpha\n--trusted-host example.com\n")
+    path = write(tmp_path, "requirements.txt", "alpha\n--no-binary :all:\n")
     with pytest.raises(SpecError) as err:
         parse_requirements_file(path)
     message = str(err.value)
-    assert "--trusted-host" in message and "not supported" in message
+    assert "--no-binary" in message and "not supported" in message
     assert "line 2" in message and str(path) in message
 
 
-@pytest.mark.parametrize("line", ["-e ./src", "--editable ./src", "-e git+https://x.example/r.git#egg=r"])
-def test_editable_is_a_clear_error(tmp_path, line):
+@pytest.mark.parametrize("line, expected", [
+    ("-e ./src", "./src"), ("--editable ./src", "./src"), ("-e src", "./src"),
+    ("-e.", "./"), ("-e git+https://x.example/r.git#egg=r", "r @ git+https://x.example/r.git"),
+])
+def test_editable_is_installed_as_a_plain_package(tmp_path, line, expected):
+    # A shared environment is never editable: the project is built from the folder as it
+    # is now, as pip would install it without -e.
     path = write(tmp_path, "requirements.txt", line + "\n")
-    with pytest.raises(SpecError, match="editable"):
-        parse_requirements_file(path)
+    assert parse_requirements_file(path).pypi == (expected,)
 
 
 def test_missing_file_is_a_spec_error(tmp_path):
@@ -180,3 +186,88 @@ def test_option_without_value_is_an_error(tmp_path):
     path = write(tmp_path, "requirements.txt", "--index-url\n")
     with pytest.raises(SpecError, match="exactly one value"):
         parse_requirements_file(path)
+
+
+# -- the everyday forms of real projects' files, resolved as uv resolves them -------------
+
+
+@pytest.fixture
+def forms_index(tmp_path, wheel_index):
+    """The test wheels plus a formatter with an extra, like black[jupyter]."""
+    from tests.wheelhouse import make_wheel
+
+    folder = tmp_path / "forms-wheels"
+    folder.mkdir()
+    for wheel in wheel_index.glob("*.whl"):
+        (folder / wheel.name).write_bytes(wheel.read_bytes())
+    make_wheel(folder, "blackish", "24.1", ["gamma ; extra == 'jupyter'"], extras=["jupyter"])
+    make_wheel(folder, "blackish", "23.1")
+    return folder
+
+
+def resolved_like_uv(envs, path, index, empty_index):
+    from tests.flowenv.conftest import PYTHON_MINOR, assert_same_pins, uv_compile
+
+    spec = parse_requirements_file(path, python=PYTHON_MINOR).replace(
+        index_url=empty_index, find_links=(str(index),))
+    lock = envs.resolve(spec)
+    assert_same_pins(lock, uv_compile(path, "--index-url", empty_index, "--find-links",
+                                      str(index)))
+    return spec, lock
+
+
+def test_one_package_on_several_lines(tmp_path, envs, forms_index, empty_index):
+    """As real projects write it: a package and the same with an extra, a bare name and a
+    pinned one, and one pin per Python range: pip and uv merge them."""
+    path = write(tmp_path, "requirements.txt", """\
+        # formatting, also for notebooks
+        blackish
+        blackish[jupyter]
+        # data
+        alpha
+        alpha==1.0.0
+        epsilon==1.0.0 ; python_version < "3.8"
+        epsilon>=1.0.0 ; python_version >= "3.8"
+        """)
+    spec, lock = resolved_like_uv(envs, path, forms_index, empty_index)
+    assert "blackish" in spec.pypi and "blackish[jupyter]" in spec.pypi
+    assert lock.pins() == {"alpha": "1.0.0", "blackish": "24.1", "epsilon": "1.0.0",
+                           "gamma": "0.3.0"}
+
+
+def test_unnamed_url_and_vcs_lines(tmp_path, envs, forms_index, empty_index):
+    from tests.wheelhouse import make_git_repo, make_wheel
+
+    repo = make_git_repo(tmp_path / "repos" / "toolkit", "toolkit", ["0.1", "0.2"], ["alpha"])
+    wheel = make_wheel(tmp_path / "downloads", "vendored", "5.0")
+    path = write(tmp_path, "requirements.txt", """\
+        git+%s@v0.1
+        %s
+        beta
+        """ % (repo.as_uri(), wheel.as_uri()))
+    spec, lock = resolved_like_uv(envs, path, forms_index, empty_index)
+    assert spec.pypi == ("beta", "git+%s@v0.1" % repo.as_uri(), "vendored @ " + wheel.as_uri())
+    assert lock.pins()["toolkit"] == "0.1" and lock.pins()["vendored"] == "5.0"
+
+
+def test_trusted_host_and_no_index(tmp_path):
+    path = write(tmp_path, "requirements.txt", """\
+        --trusted-host pypi.internal.example
+        --no-index
+        --find-links ./wheels
+        alpha
+        """)
+    spec = parse_requirements_file(path)
+    assert spec.trusted_hosts == ("pypi.internal.example",) and spec.no_index
+    # How to reach an index is not what was asked for: the id does not change.
+    assert spec.req_id == spec.replace(trusted_hosts=()).req_id
+
+
+def test_relative_paths_of_an_included_file_are_relative_to_it(tmp_path):
+    from tests.wheelhouse import make_project
+
+    make_project(tmp_path / "libs" / "core", "core", "1.0")
+    write(tmp_path, "reqs/base.txt", "../libs/core\n-e ../libs/core\n")
+    path = write(tmp_path, "requirements.txt", "-r reqs/base.txt\n")
+    spec = parse_requirements_file(path)
+    assert spec.pypi == ("./libs/core",)
