@@ -40,7 +40,7 @@ def read_hashed_requirements(path: Path, selection: Selection,
     text = read_text(path)
     if selection.extras or selection.groups:
         raise SpecError("a requirements file has no extras or groups to select", file=origin)
-    options = PipOptions(environ or {})
+    options = PipOptions(environ or {}, path.parent)
     pins: Dict[str, tuple] = {}
     for number, line in logical_lines(text):
         try:
