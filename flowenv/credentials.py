@@ -21,9 +21,6 @@ from urllib.parse import unquote, urlsplit
 from .errors import SettingsError
 from .redact import redact_url
 
-KEYRING_PROVIDERS = ("disabled", "subprocess")
-
-
 def env_name(index_name: str) -> str:
     """uv's spelling of an index name in a variable: upper case, other characters '_'."""
     return re.sub(r"[^A-Z0-9]", "_", index_name.upper())

@@ -23,6 +23,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
 from .errors import SpecError
+from .redact import redact_text
 
 VCS_SCHEMES = ("git+",)
 # pip knows these too; uv (and so flowenv) builds only git.
@@ -104,7 +105,7 @@ def canonical_location(location: str, where: Optional[str] = None) -> str:
     text = location.strip()
     if text.startswith(UNSUPPORTED_VCS):
         raise SpecError("%s is a %s reference; flowenv builds git references only"
-                        % (text, text.split("+", 1)[0]), entry=where,
+                        % (redact_text(text), text.split("+", 1)[0]), entry=where,
                         hint="Point to a git repository, an archive URL or a wheel.")
     if text.startswith("file:") and not text.startswith("file://"):
         text = text[len("file:"):]  # pip's 'file:../dir'
@@ -112,12 +113,12 @@ def canonical_location(location: str, where: Optional[str] = None) -> str:
         parts = urlsplit(text)
         if parts.netloc not in ("", "localhost"):
             raise SpecError("%s: a file: URL names a folder on this machine, not on host %r"
-                            % (text, parts.netloc), entry=where)
+                            % (redact_text(text), parts.netloc), entry=where)
         return urlunsplit(("file", "", quote(posixpath.normpath(unquote(parts.path))) or "/",
                            "", parts.fragment))
     if text.startswith(VCS_SCHEMES) or _SCHEME.match(text):
         if any(c.isspace() for c in text):
-            raise SpecError("%r: a URL cannot contain spaces" % text, entry=where)
+            raise SpecError("%r: a URL cannot contain spaces" % redact_text(text), entry=where)
         return text
     if text.startswith("~"):
         raise SpecError("%r: write the path relative to the file, or as an absolute path "
@@ -140,7 +141,7 @@ def parse_direct(text: str, where: Optional[str] = None) -> Optional[DirectRef]:
         try:
             req = Requirement(text)
         except InvalidRequirement as exc:
-            raise SpecError("%r is not a valid requirement (%s)" % (text, exc),
+            raise SpecError("%r is not a valid requirement (%s)" % (redact_text(text), exc),
                             entry=where) from None
         if not req.url:
             return None
@@ -168,7 +169,7 @@ def parse_direct(text: str, where: Optional[str] = None) -> Optional[DirectRef]:
         except InvalidWheelFilename as exc:
             raise SpecError("%s: %s" % (location, exc), entry=where) from None
     if name is not None and not _NAME.match(name):
-        raise SpecError("%r: %r is not a package name" % (text, name), entry=where)
+        raise SpecError("%r: %r is not a package name" % (redact_text(text), name), entry=where)
     return _named(canonicalize_name(name) if name else None, location, extras, marker)
 
 
