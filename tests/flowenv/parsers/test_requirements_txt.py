@@ -271,3 +271,15 @@ def test_relative_paths_of_an_included_file_are_relative_to_it(tmp_path):
     path = write(tmp_path, "requirements.txt", "-r reqs/base.txt\n")
     spec = parse_requirements_file(path)
     assert spec.pypi == ("./libs/core",)
+
+
+def test_the_reference_extensions_corner_cases_file(tmp_path):
+    """The reference extension's own test input: a git commit, a pin, a local folder."""
+    path = write(tmp_path, "corner-cases.txt", """\
+        clip@git+https://github.com/openai/CLIP.git@d50d76daa670286dd6cacf3bcd80b5e4823fc8e1
+        outlier-detector==0.0.3
+        foo@file:///tmp/build_foo_pkg
+        """)
+    assert parse_requirements_file(path).pypi == (
+        "clip @ git+https://github.com/openai/CLIP.git@d50d76daa670286dd6cacf3bcd80b5e4823fc8e1",
+        "foo @ file:///tmp/build_foo_pkg", "outlier-detector==0.0.3")
