@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 
 def _main(args) -> None:
+    start = time.monotonic()
     from .cache import LocalCache
+    from .progress import PLAIN, Progress
     from .refs import expand_vars, is_full_id
     from .settings import Settings
     from .store import Store
+    from .store.transfer import Transfer
     from .tools import unpack_wheels
     from .verify import is_intact
 
@@ -29,13 +33,12 @@ def _main(args) -> None:
         settings = settings.replace(cache_dir=Path(args.cache).resolve())
     store = Store.open(args.store, settings)
     cache = LocalCache(settings.cache_dir)
+    # A task log: one line per phase, with its duration.
+    progress = Progress(mode=PLAIN, echo=_log, announce=False)
     tools = store.envs.get(args.tools)
-    wheels = []
-    for file in tools.files:
-        path = cache.package_path(file)
-        if not is_intact(path, file):
-            store.packages.download(file, path)
-        wheels.append(path)
+    wheels = [cache.package_path(file) for file in tools.files]
+    Transfer(store.packages, settings.fetch_concurrency, progress).fetch_all(
+        [(f, p) for f, p in zip(tools.files, wheels) if not is_intact(p, f)], "tool files")
     site = unpack_wheels(wheels, cache.tools_dir(tools.full_id))
     sys.path.insert(0, str(site))
     settings = settings.replace(uv_bin=str(site / "bin" / "uv"))
@@ -43,7 +46,7 @@ def _main(args) -> None:
     from .environments import Environments
     from .platforms import host_platform
 
-    envs = Environments(store, cache, settings=settings)
+    envs = Environments(store, cache, progress=progress, settings=settings)
     ref = expand_vars(args.env, "--env", settings.environ)
     lock = envs.store.envs.get(ref) if is_full_id(ref) else envs.lookup(ref, host_platform())
     prefix = envs.create(lock)
@@ -53,7 +56,12 @@ def _main(args) -> None:
         link.unlink()
     link.symlink_to(Path(prefix).resolve(), target_is_directory=True)
     Path(str(link) + ".id").write_text(lock.full_id)
-    print("flowenv: environment %s ready (%d packages)" % (lock.full_id, len(lock.files)))
+    _log("environment %s ready (%d packages) in %.1f s"
+         % (lock.full_id, len(lock.files), time.monotonic() - start))
+
+
+def _log(message: str) -> None:
+    print("flowenv: %s" % message, file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:

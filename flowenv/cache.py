@@ -34,6 +34,8 @@ class LocalCache:
     RUNTIME_SUPPORT = "metaflow-support-v1"
     BUILDS = "builds-v1"
     LOCKS = "locks-v1"
+    UV = "uv-v1"
+    BYTECODE = "bytecode-v1"
     INTERPRETERS = "interpreters-v1.json"
 
     def __init__(self, root):
@@ -53,7 +55,20 @@ class LocalCache:
     def package_path(self, file: LockedFile) -> Path:
         # The filename is kept: installers read name, version and tags from it. LockedFile
         # has checked that it is a plain file name and the sha256 a hex digest.
-        return self.root / self.PACKAGES / file.sha256[:2] / file.sha256 / file.filename
+        return self.blob_path(file.sha256, file.filename)
+
+    def blob_path(self, sha256: str, filename: str) -> Path:
+        """A verified copy of a blob of the store's package area (a package file, a
+        bytecode archive)."""
+        if not re.match(r"^[0-9a-f]{64}$", sha256) or "/" in filename or filename in ("", ".", ".."):
+            raise FlowenvError("%r / %r is not a blob's sha256 and file name" % (sha256, filename))
+        return self.root / self.PACKAGES / sha256[:2] / sha256 / filename
+
+    def bytecode_record(self, package_sha256: str, python_key: str) -> Path:
+        """Where this machine keeps the record of a package's shared bytecode archive."""
+        self.blob_path(package_sha256, python_key)  # checks both as path segments
+        return (self.root / self.BYTECODE / package_sha256[:2] / package_sha256
+                / (python_key + ".json"))
 
     def env_prefix(self, full_id: str) -> Path:
         return self.root / self.ENVS / _checked_id(full_id)
@@ -88,6 +103,11 @@ class LocalCache:
     @property
     def code_dir(self) -> Path:
         return self.root / self.CODE
+
+    @property
+    def uv_dir(self) -> Path:
+        """uv's cache for creating environments: unpacked wheels, hard-linked into them."""
+        return self.root / self.UV
 
     @property
     def builds_dir(self) -> Path:

@@ -45,7 +45,8 @@ class Environments:
                                        self.settings.keyring_provider)
         self.creator = Creator(store, self.cache, self.finder, self.uv,
                                self.settings.should_compile_bytecode, self.settings.lock_timeout,
-                               progress)
+                               progress, self.settings.fetch_concurrency,
+                               self.settings.share_bytecode)
 
     # -- resolving ----------------------------------------------------------------
 

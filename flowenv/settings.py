@@ -93,6 +93,16 @@ def _positive_seconds(value) -> float:
     return seconds
 
 
+def _positive_int(value) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError("expected a whole number, such as 8") from None
+    if number < 1:
+        raise ValueError("expected a whole number of at least 1")
+    return number
+
+
 def _directory(value) -> Path:
     text = _text(value)
     if not text:
@@ -153,6 +163,13 @@ def _keyring_provider(value) -> Optional[str]:
 
 def _flag(value) -> bool:
     return bool(_tristate(value))
+
+
+def _yes_or_no(value) -> bool:
+    answer = _tristate(value)
+    if answer is None:
+        raise ValueError("expected yes or no")
+    return answer
 
 
 # -- the settings ---------------------------------------------------------------------
@@ -218,6 +235,11 @@ DEFINITIONS = (
     Definition("compile_bytecode", "FLOWENV_COMPILE_BYTECODE", _tristate,
                "compile bytecode when creating environments: yes, no or auto (yes when "
                "PYTHONDONTWRITEBYTECODE is set, since steps then cannot cache it)"),
+    Definition("share_bytecode", "FLOWENV_SHARE_BYTECODE", _yes_or_no,
+               "share compiled bytecode through the store (yes): the first machine to "
+               "compile an environment stores it, later ones unpack it instead"),
+    Definition("fetch_concurrency", "FLOWENV_FETCH_CONCURRENCY", _positive_int,
+               "package-file reads from the store in flight at once when creating (8)"),
     Definition("uv_bin", "FLOWENV_UV_BIN", _optional_text,
                "the uv binary to run (default: the one installed with flowenv)"),
     Definition("s3_endpoint_url", "METAFLOW_S3_ENDPOINT_URL", _optional_text,
@@ -270,6 +292,8 @@ class Settings:
     netrc: Optional[str] = None
     remote_platform: str = "linux-64"
     compile_bytecode: Optional[bool] = None
+    share_bytecode: bool = True
+    fetch_concurrency: int = 8
     uv_bin: Optional[str] = None
     s3_endpoint_url: Optional[str] = None
     azure_connection_string: Optional[str] = field(default=None, repr=False)

@@ -8,6 +8,7 @@ from ..errors import StoreError
 from ..settings import Settings
 from .aliases import AliasBook, AliasRecord
 from .blobs import BlobStore, Key
+from .bytecode import BytecodeStore
 from .envs import EnvRecords
 from .packages import PackageStore
 
@@ -49,6 +50,7 @@ class Store:
     packages: PackageStore
     envs: EnvRecords
     aliases: AliasBook
+    bytecode: BytecodeStore
 
     @classmethod
     def open(cls, url: str, settings: Settings = None) -> "Store":
@@ -56,11 +58,13 @@ class Store:
 
     @classmethod
     def over(cls, blobs: BlobStore) -> "Store":
+        packages = PackageStore(blobs, STORE_LAYOUT.child("packages"))
         return cls(
             blobs=blobs,
-            packages=PackageStore(blobs, STORE_LAYOUT.child("packages")),
+            packages=packages,
             envs=EnvRecords(blobs, STORE_LAYOUT),
             aliases=AliasBook(blobs, STORE_LAYOUT.child("aliases")),
+            bytecode=BytecodeStore(blobs, STORE_LAYOUT.child("bytecode"), packages),
         )
 
     @property

@@ -9,7 +9,7 @@ Connection, first found wins:
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Tuple
+from typing import BinaryIO, Iterator, Optional, Tuple
 
 from ..errors import StoreError
 from ..settings import Settings
@@ -145,13 +145,27 @@ class AzureBlobStore(CloudBlobStore):
         for item in self.container.list_blobs(name_starts_with=start):
             yield item.name
 
-    def _download(self, key: Key, path: str) -> bool:
-        def into_file(downloader):
-            with open(path, "wb") as f:
-                downloader.readinto(f)
+    def read_range(self, key: Key, offset: int, length: int, out: BinaryIO) -> bool:
+        if length <= 0:
+            return self.size(key) is not None
+        try:
+            for chunk in self._blob(key).download_blob(offset=offset, length=length).chunks():
+                out.write(chunk)
             return True
+        except self._exc.ResourceNotFoundError as exc:
+            if _container_missing(exc):
+                raise self._fail("read", key, exc) from exc
+            return False
+        except Exception as exc:
+            if self.is_transient(exc):
+                raise
+            raise self._fail("read", key, exc) from exc
 
-        return bool(self._read("get_file", key, into_file))
+    def is_transient(self, exc: BaseException) -> bool:
+        if super().is_transient(exc) or isinstance(exc, self._exc.ServiceRequestError):
+            return True
+        return isinstance(exc, self._exc.HttpResponseError) and (
+            (exc.status_code or 0) >= 500 or exc.status_code == 429)
 
 
 def _container_missing(exc) -> bool:

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Iterator, Optional, Tuple
+from typing import BinaryIO, Iterator, Optional, Tuple
 
+from ..atomic import temporary_file
 from ..errors import StoreError
+
+# Streamed reads hand over this much at a time: memory stays bounded whatever the size.
+CHUNK = 1 << 20
+
+# The SDKs' own errors for a dropped or stalled connection (botocore, urllib3, requests).
+_TRANSIENT_ERRORS = frozenset((
+    "EndpointConnectionError", "ConnectionClosedError", "ReadTimeoutError",
+    "ConnectTimeoutError", "IncompleteReadError", "ResponseStreamingError", "ProtocolError",
+    "ChunkedEncodingError", "ConnectionError", "ReadTimeout", "ConnectTimeout",
+    "IncompleteRead"))
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
 
@@ -77,15 +89,35 @@ class BlobStore(ABC):
     def exists(self, key: Key) -> bool:
         return self.size(key) is not None
 
+    def read_range(self, key: Key, offset: int, length: int, out: BinaryIO) -> bool:
+        """Write bytes [offset, offset + length) of the object to out, as they arrive
+        (never the whole object in memory); False when it does not exist. Backends
+        override this with a streamed, ranged read."""
+        found = self.get(key)
+        if found is None:
+            return False
+        out.write(found[0][offset:offset + length])
+        return True
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Whether a failed read may succeed if tried again (a dropped connection, a
+        timeout, the service asking to slow down)."""
+        return isinstance(exc, (ConnectionError, TimeoutError)) or any(
+            cls.__name__ in _TRANSIENT_ERRORS for cls in type(exc).__mro__)
+
     def put_file(self, key: Key, path: str) -> None:
         with open(path, "rb") as f:
             self.put(key, f.read())
 
     def get_file(self, key: Key, path: str) -> bool:
-        """Copy the object to a local file; False when it does not exist."""
-        found = self.get(key)
-        if found is None:
+        """Copy the object to a local file, streamed through a temporary file; False when
+        it does not exist."""
+        size = self.size(key)
+        if size is None:
             return False
-        with open(path, "wb") as f:
-            f.write(found[0])
+        with temporary_file(path) as partial:
+            with open(partial, "wb") as f:
+                if not self.read_range(key, 0, size, f):
+                    return False
+            os.replace(partial, path)
         return True

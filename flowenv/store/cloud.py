@@ -1,16 +1,14 @@
 """What the object-store backends (S3, GCS, Azure) share: URLs of the form
 scheme://container/prefix, object names under the prefix, listing that skips objects no
-flowenv key can name, downloads through a temporary file, and errors that name the
+flowenv key can name, and errors that name the
 service, the operation and the object."""
 
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Iterator, Optional, Tuple
 from urllib.parse import urlparse
 
-from ..atomic import temporary_file
 from ..errors import StoreError
 from .blobs import BlobStore, Key
 
@@ -58,10 +56,6 @@ class CloudBlobStore(BlobStore):
         """Names of the objects whose name starts with `start`."""
         raise NotImplementedError
 
-    def _download(self, key: Key, path: str) -> bool:
-        """Write the object to path; False when it does not exist."""
-        raise NotImplementedError
-
     # -- shared ------------------------------------------------------------------------
 
     def list(self, prefix: Key) -> Iterator[Key]:
@@ -76,10 +70,3 @@ class CloudBlobStore(BlobStore):
             raise
         except Exception as exc:
             raise self._fail("list", prefix, exc) from exc
-
-    def get_file(self, key: Key, path: str) -> bool:
-        with temporary_file(path) as partial:
-            if not self._download(key, str(partial)):
-                return False
-            os.replace(partial, path)
-        return True

@@ -6,7 +6,7 @@ not exist". With STORAGE_EMULATOR_HOST set (a test server), the client is anonym
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Tuple
+from typing import BinaryIO, Iterator, Optional, Tuple
 
 from ..errors import StoreError
 from ..settings import Settings
@@ -112,11 +112,21 @@ class GCSBlobStore(CloudBlobStore):
         for blob in self.client.list_blobs(self.bucket, prefix=start):
             yield blob.name
 
-    def _download(self, key: Key, path: str) -> bool:
+    def read_range(self, key: Key, offset: int, length: int, out: BinaryIO) -> bool:
+        if length <= 0:
+            return self.size(key) is not None
         try:
-            self.bucket.blob(self._name(key)).download_to_filename(path)
+            # Streamed into out; no checksum of a partial range (the caller hashes).
+            self.bucket.blob(self._name(key)).download_to_file(
+                out, start=offset, end=offset + length - 1, checksum=None)
             return True
         except self._exc.NotFound:
             return False
         except Exception as exc:
-            raise self._fail("get_file", key, exc) from exc
+            if self.is_transient(exc):
+                raise
+            raise self._fail("read", key, exc) from exc
+
+    def is_transient(self, exc: BaseException) -> bool:
+        return super().is_transient(exc) or isinstance(
+            exc, (self._exc.TooManyRequests, self._exc.ServerError))

@@ -7,12 +7,12 @@ import hashlib
 import os
 import stat
 from pathlib import Path
-from typing import Iterator, Optional, Tuple
+from typing import BinaryIO, Iterator, Optional, Tuple
 
 from ..atomic import FILE_MODE, TEMP_PREFIX, copy_file, os_error, temporary_file, write_bytes
 from ..errors import FlowenvError, StoreError
 from ..filelock import DEFAULT_TIMEOUT, file_lock
-from .blobs import BlobStore, Key
+from .blobs import CHUNK, BlobStore, Key
 
 _LOCK_SUFFIX = ".flowenv-cas-lock"
 
@@ -48,6 +48,23 @@ class LocalBlobStore(BlobStore):
         except OSError as exc:
             raise _store_error(exc, "read", self._path(key)) from exc
         return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+    def read_range(self, key: Key, offset: int, length: int, out: BinaryIO) -> bool:
+        try:
+            source = open(self._path(key), "rb")
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except OSError as exc:
+            raise _store_error(exc, "read", self._path(key)) from exc
+        with source:
+            source.seek(offset)
+            while length > 0:
+                chunk = source.read(min(CHUNK, length))
+                if not chunk:
+                    break
+                out.write(chunk)
+                length -= len(chunk)
+        return True
 
     def put(self, key: Key, data: bytes) -> None:
         try:

@@ -1,14 +1,12 @@
-"""Package files in the store, addressed by their sha256."""
+"""Package files in the store, addressed by their sha256 (fetched by transfer.py)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from ..atomic import os_error, temporary_file
-from ..errors import IntegrityError, StoreError
+from ..errors import StoreError
 from ..lock import LockedFile
-from ..verify import verified_move
 from .blobs import BlobStore, Key
 
 REPAIR = ("Repair it from a machine that can reach the package index: metaflow environment "
@@ -39,16 +37,3 @@ class PackageStore:
                 % (self.blobs.url, "none" if stored is None else stored, expected),
                 package="%s %s (%s)" % (file.name, file.version, file.filename),
                 hint="Check the store's quota and health, then resolve again with --force.")
-
-    def download(self, file: LockedFile, dest: Path) -> None:
-        """Copy the stored blob to dest, verified; a missing or altered blob is an error."""
-        where = "%s %s (%s)" % (file.name, file.version, file.filename)
-        try:
-            with temporary_file(dest) as tmp:
-                if not self.blobs.get_file(self.key(file.sha256), str(tmp)):
-                    raise IntegrityError("it is missing from the store at %s" % self.blobs.url,
-                                         package=where, hint=REPAIR)
-                verified_move(tmp, dest, file.sha256, where, "the store at %s" % self.blobs.url,
-                              hint=REPAIR)
-        except OSError as exc:  # this machine's side: the cache cannot be written
-            raise os_error(exc, "write %s to" % where, Path(dest).parent) from exc

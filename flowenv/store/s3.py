@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Iterator, Optional, Tuple
+from typing import BinaryIO, Iterator, Optional, Tuple
 
 from ..errors import StoreError
 from ..settings import Settings
-from .blobs import Key
+from .blobs import CHUNK, Key
 from .cloud import CloudBlobStore, import_sdk
+
+# S3's answers that mean "try again".
+_TRANSIENT_CODES = ("SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable",
+                    "503", "500")
 
 # S3 answers 409 ConditionalRequestConflict while another conditional write to the same
 # key is in flight; the outcome of ours is then unknown, so it is asked again.
@@ -130,11 +134,23 @@ class S3BlobStore(CloudBlobStore):
             for item in page.get("Contents", ()):
                 yield item["Key"]
 
-    def _download(self, key: Key, path: str) -> bool:
+    def read_range(self, key: Key, offset: int, length: int, out: BinaryIO) -> bool:
+        if length <= 0:
+            return self.size(key) is not None
         try:
-            self.client.download_file(self.bucket, self._name(key), path)
+            response = self.client.get_object(
+                Bucket=self.bucket, Key=self._name(key),
+                Range="bytes=%d-%d" % (offset, offset + length - 1))
+            for chunk in response["Body"].iter_chunks(CHUNK):
+                out.write(chunk)
             return True
         except Exception as exc:
             if _is_missing(exc):
                 return False
-            raise self._fail("get_file", key, exc) from exc
+            if self.is_transient(exc):
+                raise
+            raise self._fail("read", key, exc) from exc
+
+    def is_transient(self, exc: BaseException) -> bool:
+        return (super().is_transient(exc) or _error_code(exc) in _TRANSIENT_CODES
+                or _status(exc) >= 500)

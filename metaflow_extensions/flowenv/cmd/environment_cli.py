@@ -21,16 +21,21 @@ def user_errors():
 
 
 class _Context:
-    def __init__(self, datastore):
+    def __init__(self, datastore, quiet=False):
         self.datastore = datastore
+        self.quiet = quiet
         self._envs = None
 
     @property
     def envs(self):
         if self._envs is None:
+            from flowenv.progress import QUIET, Progress
+
             from ..plugins.store_location import open_environments
 
-            self._envs = open_environments(self.datastore, lambda *a, **k: None)
+            # Live on a terminal, plain lines otherwise (CI logs), nothing with --quiet.
+            progress = Progress(mode=QUIET if self.quiet else None)
+            self._envs = open_environments(self.datastore, lambda *a, **k: None, progress)
         return self._envs
 
 
@@ -42,11 +47,13 @@ def cli():
 @cli.group(help="Resolve, name, inspect and create flowenv environments.")
 @click.option("--datastore", default=None,
               help="Datastore holding the environments (default: Metaflow's configured one).")
+@click.option("--quiet", "-q", is_flag=True,
+              help="No progress: only results and errors.")
 @click.pass_context
-def environment(ctx, datastore):
+def environment(ctx, datastore, quiet):
     from metaflow.metaflow_config import DEFAULT_DATASTORE
 
-    ctx.obj = _Context(datastore or DEFAULT_DATASTORE)
+    ctx.obj = _Context(datastore or DEFAULT_DATASTORE, quiet)
 
 
 def _echo(message):

@@ -29,6 +29,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
         self._imported = {}  # (LockRef, platform) -> Lock: each lock file read once a run
         self._import_lock = threading.Lock()
         self._code_env = None  # set once per run by prepare_code
+        self._support = {}  # (python minor, platform) -> Metaflow's runtime needs
 
     def decospecs(self):
         return ("named_env",) + super().decospecs()
@@ -41,12 +42,19 @@ class FlowenvEnvironment(MetaflowEnvironment):
 
     def environments(self):
         if self._envs is None:
-            from flowenv.progress import EchoProgress, Progress
+            from metaflow.cli_args import cli_args
+
+            from flowenv.progress import QUIET, EchoProgress, Progress
             from .store_location import open_environments
 
-            progress = Progress()
-            if progress.enabled and self._echo:
+            # Phases through Metaflow's logger, live figures on a terminal; none with
+            # `python flow.py --quiet ...`.
+            if (cli_args.top_kwargs or {}).get("quiet"):
+                progress = Progress(mode=QUIET)
+            elif self._echo:
                 progress = EchoProgress(self._echo)
+            else:
+                progress = Progress()
             self._envs = open_environments(self.datastore_type, self._echo, progress)
         return self._envs
 
@@ -179,12 +187,19 @@ class FlowenvEnvironment(MetaflowEnvironment):
             else:
                 lock, alias = self.resolve_steps([step_name])[step_name]
             prefix = self.environments().create(lock)
-            support = support_path(self.environments(), self.datastore_type,
-                                   lock.python_minor, lock.platform)
+            support = self._support_path(lock)
         env = {ENV_VAR_ID: lock.full_id, "FLOWENV_SITE_APPEND": support}
         if alias:
             env[ENV_VAR_ALIAS] = alias
         return os.path.join(str(prefix), "bin", "python"), env
+
+    def _support_path(self, lock):
+        """Metaflow's runtime needs for lock's Python: found once per run, not per task."""
+        key = (lock.python_minor, lock.platform)
+        if key not in self._support:
+            self._support[key] = support_path(self.environments(), self.datastore_type,
+                                              lock.python_minor, lock.platform)
+        return self._support[key]
 
     # -- remote tasks: the container creates the env from the store --------------------
 
