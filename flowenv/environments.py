@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -219,20 +220,37 @@ class Environments:
         missing = [f for f in lock.files if repair or not self.store.packages.has(f)]
         access = IndexAccess.for_spec(spec, self.credentials)
         if missing:
-            size = sum(f.size or 0 for f in missing) / 1e6
-            with self.progress.task("Caching %d package files (%.1f MB) in %s"
-                                    % (len(missing), size, self.store.url)):
+            known = sum(f.size or 0 for f in missing) or None
+
+            def done(meter, file, path) -> None:
+                size = os.path.getsize(path)
+                if file.size is None:
+                    meter.add_bytes_total(size)
+                meter.advance(size)
+                meter.item_done()
+
+            # Every file verified here before any reaches the store: a file that fails
+            # its sha256 leaves the store as it was.
+            with self.progress.meter("Downloading %d package files" % len(missing),
+                                     total_bytes=known, total_items=len(missing)) as meter:
                 def fetch(file):
                     path = self.cache.package_path(file)
                     if not is_intact(path, file):
                         download_locked(file, path, access)
+                    done(meter, file, path)
                     return path
 
-                # Every file verified here before any reaches the store: a file that fails
-                # its sha256 leaves the store as it was.
                 with ThreadPoolExecutor(max_workers=8) as pool:
                     paths = list(pool.map(fetch, missing))
-                    list(pool.map(self.store.packages.upload, missing, paths))
+            with self.progress.meter("Caching %d package files in %s" % (
+                    len(missing), self.store.url), total_bytes=known,
+                    total_items=len(missing)) as meter:
+                def upload(file, path):
+                    self.store.packages.upload(file, path)
+                    done(meter, file, path)
+
+                with ThreadPoolExecutor(max_workers=8) as pool:
+                    list(pool.map(upload, missing, paths))
         self.store.envs.put(lock, repair=repair)
         self.store.envs.set_resolution(lock.req_id, lock.platform, lock.full_id)
 
