@@ -14,10 +14,9 @@ import shutil
 import time
 import traceback
 from pathlib import Path
-from concurrent.futures import ThreadPoolExecutor
 from typing import List, Sequence
 
-from ..atomic import os_error, temporary_file, write_bytes, write_text
+from ..atomic import os_error, write_text
 from ..cache import LocalCache
 from ..errors import CreateError, FlowenvError
 from ..filelock import file_lock
@@ -25,11 +24,10 @@ from ..interpreters import InterpreterFinder
 from ..lock import Lock, LockedFile
 from ..progress import SILENT, Progress
 from ..store import Store
-from ..store.bytecode import decode, encode, record_of
 from ..store.transfer import Transfer
 from ..uv_runner import UvRunner
-from ..verify import is_intact, mark_verified
-from . import bytecode
+from ..verify import is_intact
+from .bytecode import SharedBytecode
 from .pypi import install_wheels, make_venv
 
 COMPLETE_MARKER = ".flowenv-complete"
@@ -79,7 +77,7 @@ class Creator:
         self.lock_timeout = lock_timeout
         self.progress = progress
         self.fetch_concurrency = fetch_concurrency
-        self.share_bytecode = share_bytecode
+        self.bytecode = SharedBytecode(store, cache, progress, fetch_concurrency, share_bytecode)
 
     def local_copies(self, files: Sequence[LockedFile]) -> List[Path]:
         """Verified local copies of the files: the cache's when intact, else the store's."""
@@ -186,7 +184,7 @@ class Creator:
         arrive; then the bytecode, unpacked where it was shared, compiled where not."""
         paths = {id(f): self.cache.package_path(f) for f in lock.files}
         items = [(f, paths[id(f)]) for f in lock.files if not is_intact(paths[id(f)], f)]
-        archives = self._bytecode_archives(lock) if self.compile_bytecode else []
+        archives = self.bytecode.archives(lock) if self.compile_bytecode else []
         items += [(a, a.path) for a in archives if not is_intact(a.path, a)]
         waiting = {id(f) for f, _ in items}
         with self._transfer().start(items) as fetching:
@@ -206,12 +204,14 @@ class Creator:
             self._install_wheels(lock, prefix, paths, waiting, fetching)
             if self.compile_bytecode:
                 wait_for(archives)
-                self._bytecode(lock, prefix, archives)
+                self.bytecode.apply(lock, prefix, archives)
         for site_packages in prefix.glob("lib/python*/site-packages"):
             (site_packages / "zz_flowenv_site_append.pth").write_text(SITE_HOOK)
 
     def _install_wheels(self, lock: Lock, prefix: Path, paths, waiting, fetching) -> None:
         wheels = lock.by_kind("wheel")
+        if not wheels:
+            return
         # A batch is installed once it holds a quarter of the bytes, or at the end: each
         # uv run costs a little, so not one per file.
         threshold = sum(f.size or 0 for f in wheels) / 4
@@ -228,93 +228,3 @@ class Creator:
                     pending = [f for f in pending if id(f) in waiting]
                 else:
                     waiting.difference_update(id(f) for f, _ in fetching.next_batch())
-
-    # -- bytecode -------------------------------------------------------------------------
-
-    def _bytecode_archives(self, lock: Lock) -> List["_Archive"]:
-        """The shared bytecode archives of the lock's wheels: this machine's record of
-        each, else the store's (looked up in parallel)."""
-        python = bytecode.python_key(lock.python_minor)
-
-        def find(wheel: LockedFile):
-            try:
-                return decode(self.cache.bytecode_record(wheel.sha256, python).read_bytes())
-            except (OSError, ValueError):
-                pass
-            try:
-                return self.store.bytecode.get(wheel.sha256, python)
-            except FlowenvError:  # a damaged record: compiling is always safe
-                return None
-
-        wheels = lock.by_kind("wheel")
-        with ThreadPoolExecutor(self.fetch_concurrency) as pool:
-            records = list(pool.map(find, wheels))
-        return [_Archive(w, r, python, self.cache) for w, r in zip(wheels, records) if r]
-
-    def _bytecode(self, lock: Lock, prefix: Path, archives: Sequence["_Archive"]) -> None:
-        python = env_python(prefix)
-        tag, magic = bytecode.probe(python)
-        usable = [a for a in archives if a.record["magic"] == magic]
-        if usable:
-            with self.progress.meter("Unpacking shared bytecode", total_items=len(usable),
-                                     unit="packages") as meter:
-                def unpack(archive: _Archive) -> None:
-                    try:
-                        bytecode.unpack(archive.path, prefix)
-                        write_bytes(archive.local_record, encode(archive.record))
-                    except CreateError as exc:  # refused: compiled below instead
-                        self.progress.say("%s; compiling instead" % exc.within(
-                            package=archive.label))
-                    meter.item_done()
-
-                with ThreadPoolExecutor(min(4, self.fetch_concurrency)) as pool:
-                    list(pool.map(unpack, usable))
-        with self.progress.task("Compiling bytecode"):
-            bytecode.compile_missing(python, prefix)
-        if self.share_bytecode:
-            known = {id(a.wheel) for a in archives}
-            self._share([w for w in lock.by_kind("wheel") if id(w) not in known], prefix,
-                        bytecode.python_key(lock.python_minor), tag, magic)
-
-    def _share(self, wheels: Sequence[LockedFile], prefix: Path, python: str, tag: str,
-               magic: str) -> None:
-        """Pack each wheel's .pyc files, keep the archive here and put it in the store. Only
-        an optimisation for others: a failure is reported, never fatal."""
-        def share(wheel: LockedFile) -> int:
-            pycs = bytecode.package_pycs(prefix, wheel.filename, tag)
-            if not pycs:
-                return 0
-            with temporary_file(self.cache.blob_path(wheel.sha256, "bytecode.tar")) as tmp:
-                sha256 = bytecode.pack(prefix, pycs, tmp)
-                path = self.cache.blob_path(sha256, "bytecode.tar")
-                path.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp, path)
-            mark_verified(path)
-            record = record_of(sha256, path.stat().st_size, magic, len(pycs))
-            self.store.bytecode.put(wheel.sha256, python, path, record)
-            write_bytes(self.cache.bytecode_record(wheel.sha256, python), encode(record))
-            return 1
-
-        if not wheels:
-            return
-        try:
-            with self.progress.task("Sharing the bytecode of %d packages through the store"
-                                    % len(wheels)):
-                with ThreadPoolExecutor(self.fetch_concurrency) as pool:
-                    list(pool.map(share, wheels))
-        except (FlowenvError, OSError) as exc:
-            self.progress.say("Could not share the bytecode: %s" % exc)
-
-
-class _Archive:
-    """A package's shared bytecode archive, as the transfer fetches it (a blob of the
-    store's package area, with sha256, size and label)."""
-
-    def __init__(self, wheel: LockedFile, record: dict, python: str, cache: LocalCache):
-        self.wheel = wheel
-        self.record = record
-        self.sha256 = record["sha256"]
-        self.size = record["size"]
-        self.path = cache.blob_path(self.sha256, "bytecode.tar")
-        self.local_record = cache.bytecode_record(wheel.sha256, python)
-        self.label = "the bytecode of %s %s" % (wheel.name, wheel.version)

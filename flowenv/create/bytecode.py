@@ -21,10 +21,18 @@ import io
 import os
 import subprocess
 import tarfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
-from ..errors import CreateError
+from ..atomic import temporary_file, write_bytes
+from ..cache import LocalCache
+from ..errors import CreateError, FlowenvError
+from ..lock import Lock, LockedFile
+from ..progress import Progress
+from ..store import Store
+from ..store.bytecode import decode, encode, record_of
+from ..verify import mark_verified
 
 # .pyc header: magic (4 bytes), flags (4 bytes little-endian); flags 0b11 = hash-based,
 # checked against the source.
@@ -145,3 +153,105 @@ def _check(member: tarfile.TarInfo, allowed: List[str]) -> None:
             or not any(name.startswith(a) for a in allowed)):
         raise CreateError("the shared bytecode holds %r, which is not a .pyc file of this "
                           "environment's site-packages" % name)
+
+
+class Archive:
+    """A package's shared bytecode archive, as the transfer fetches it (a blob of the
+    store's package area, with sha256, size and label)."""
+
+    def __init__(self, wheel: LockedFile, record: dict, python: str, cache: LocalCache):
+        self.wheel = wheel
+        self.record = record
+        self.sha256 = record["sha256"]
+        self.size = record["size"]
+        self.path = cache.blob_path(self.sha256, "bytecode.tar")
+        self.local_record = cache.bytecode_record(wheel.sha256, python)
+        self.label = "the bytecode of %s %s" % (wheel.name, wheel.version)
+
+
+class SharedBytecode:
+    """The bytecode step of creation: which archives exist, then unpack them, compile
+    the rest, and share what was compiled."""
+
+    def __init__(self, store: Store, cache: LocalCache, progress: Progress, concurrency: int,
+                 share: bool):
+        self.store = store
+        self.cache = cache
+        self.progress = progress
+        self.concurrency = concurrency
+        self.share = share
+
+    def archives(self, lock: Lock) -> List[Archive]:
+        """The shared archives of the lock's wheels: this machine's record of each, else
+        the store's (looked up in parallel), to fetch with the packages."""
+        python = python_key(lock.python_minor)
+
+        def find(wheel: LockedFile):
+            try:
+                return decode(self.cache.bytecode_record(wheel.sha256, python).read_bytes())
+            except (OSError, ValueError):
+                pass
+            try:
+                return self.store.bytecode.get(wheel.sha256, python)
+            except FlowenvError:  # a damaged record: compiling is always safe
+                return None
+
+        wheels = lock.by_kind("wheel")
+        with ThreadPoolExecutor(self.concurrency) as pool:
+            records = list(pool.map(find, wheels))
+        return [Archive(w, r, python, self.cache) for w, r in zip(wheels, records) if r]
+
+    def apply(self, lock: Lock, prefix: Path, archives: Sequence[Archive]) -> None:
+        """Once the packages are installed and the archives fetched."""
+        python = Path(prefix) / "bin" / "python"
+        tag, magic = probe(python)
+        usable = [a for a in archives if a.record["magic"] == magic]
+        if usable:
+            with self.progress.meter("Unpacking shared bytecode", total_items=len(usable),
+                                     unit="packages") as meter:
+                def unpack_one(archive: Archive) -> None:
+                    try:
+                        unpack(archive.path, prefix)
+                        write_bytes(archive.local_record, encode(archive.record))
+                    except CreateError as exc:  # refused: compiled below instead
+                        self.progress.say("%s; compiling instead" % exc.within(
+                            package=archive.label))
+                    meter.item_done()
+
+                with ThreadPoolExecutor(min(4, self.concurrency)) as pool:
+                    list(pool.map(unpack_one, usable))
+        with self.progress.task("Compiling bytecode"):
+            compile_missing(python, prefix)
+        if self.share:
+            known = {id(a.wheel) for a in archives}
+            self._share([w for w in lock.by_kind("wheel") if id(w) not in known], prefix,
+                        python_key(lock.python_minor), tag, magic)
+
+    def _share(self, wheels: Sequence[LockedFile], prefix: Path, python: str, tag: str,
+               magic: str) -> None:
+        """Pack each wheel's .pyc files, keep the archive here and put it in the store. Only
+        an optimisation for others: a failure is reported, never fatal."""
+        def share_one(wheel: LockedFile) -> None:
+            pycs = package_pycs(prefix, wheel.filename, tag)
+            if not pycs:
+                return
+            # Packed beside the wheel's own copy, then named by its own sha256.
+            with temporary_file(self.cache.package_path(wheel)) as tmp:
+                sha256 = pack(prefix, pycs, tmp)
+                path = self.cache.blob_path(sha256, "bytecode.tar")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, path)
+            mark_verified(path)
+            record = record_of(sha256, path.stat().st_size, magic, len(pycs))
+            self.store.bytecode.put(wheel.sha256, python, path, record)
+            write_bytes(self.cache.bytecode_record(wheel.sha256, python), encode(record))
+
+        if not wheels:
+            return
+        try:
+            with self.progress.task("Sharing the bytecode of %d packages through the store"
+                                    % len(wheels)):
+                with ThreadPoolExecutor(self.concurrency) as pool:
+                    list(pool.map(share_one, wheels))
+        except (FlowenvError, OSError) as exc:
+            self.progress.say("Could not share the bytecode: %s" % exc)
