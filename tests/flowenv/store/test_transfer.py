@@ -173,3 +173,22 @@ def test_memory_stays_far_below_the_file_size(tmp_path):
     assert is_intact(dest, file)
     assert peak < 12 * MB, "peak %.1f MB for a 48 MB file" % (peak / MB)
     assert os.path.getsize(dest) == 48 * MB
+
+
+def test_what_counts_as_transient():
+    from botocore.exceptions import ClientError, ReadTimeoutError
+
+    from flowenv.store.s3 import S3BlobStore
+
+    s3 = S3BlobStore("bucket", client=object())
+
+    def answer(code, status):
+        return ClientError({"Error": {"Code": code},
+                            "ResponseMetadata": {"HTTPStatusCode": status}}, "GetObject")
+
+    assert s3.is_transient(ReadTimeoutError(endpoint_url="http://x"))
+    assert s3.is_transient(ConnectionResetError())
+    assert s3.is_transient(answer("SlowDown", 503)) and s3.is_transient(answer("InternalError", 500))
+    assert not s3.is_transient(answer("AccessDenied", 403))
+    assert not s3.is_transient(answer("NoSuchKey", 404))
+    assert not LocalBlobStore("/nowhere").is_transient(PermissionError())
