@@ -86,7 +86,13 @@ def timed(cmd, env, cwd=None):
     return time.perf_counter() - start, proc
 
 
+def settle():
+    """Start each figure with the disk idle: what the previous one wrote is flushed first."""
+    subprocess.run(["sync"])
+
+
 def create_in_child(store_url, cache, lock_file, env):
+    settle()
     _, proc = timed([sys.executable, "-c", CHILD, store_url, cache, lock_file], env)
     figure = json.loads(proc.stdout.strip().splitlines()[-1])
     figure["phases"] = proc.stderr.strip().splitlines()  # one line per phase, with its time
@@ -221,6 +227,7 @@ def main():
         pins, pins2 = root / "pins.txt", root / "pins2.txt"
         pins.write_text("".join("%s==%s\n" % (f.name, f.version) for f in lock.files))
         pins2.write_text("".join("%s==%s\n" % (f.name, f.version) for f in lock2.files))
+        settle()
         start = time.perf_counter()
         uv_install(root / "uv-venv", pins, root / "uv-cache")
         uv_cold = time.perf_counter() - start
@@ -234,12 +241,13 @@ def main():
         installed = dir_size(prefix)
 
         # -- the disk's floor: copy the finished prefix ----------------------------------
-        subprocess.run(["sync"])
+        settle()
         copy_s, _ = timed(["cp", "-a", prefix, root / "prefix-copy"], env)
         shutil.rmtree(root / "prefix-copy")
 
         # -- all but one package: flowenv on the warm machine, uv with its warm cache -----
         but_one = create_in_child(str(store_dir), root / "cache-later", lock2_file, env)
+        settle()
         start = time.perf_counter()
         uv_install(root / "uv-venv2", pins2, root / "uv-cache")
         uv_warm = time.perf_counter() - start
@@ -317,6 +325,7 @@ def s3_figures(root, store_dir, lock, lock_file, local_s, env, offline, python, 
             client.download_file("bench", "flowenv/" + key, str(target / key.replace("/", "_")),
                                  Config=config)
 
+        settle()
         start = time.perf_counter()
         with ThreadPoolExecutor(config.max_request_concurrency) as pool:
             list(pool.map(download, keys))
@@ -341,6 +350,7 @@ def s3_figures(root, store_dir, lock, lock_file, local_s, env, offline, python, 
         pod = root / "pod"
         (pod / "home").mkdir(parents=True)
         pod_env = dict(s3_env, HOME=str(pod / "home"), PYTHONPATH=str(REPO))
+        settle()
         seconds, proc = timed([sys.executable, "-m", "flowenv.bootstrap", "--store", url,
                                "--env", lock.full_id, "--tools", tools.full_id,
                                "--link", pod / "step-env", "--cache", pod / "cache"],
