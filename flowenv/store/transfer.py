@@ -19,7 +19,6 @@ import os
 import queue
 import random
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -96,8 +95,7 @@ class _File:
 
 
 class _Job:
-    def __init__(self, transfer: "Transfer", meter_context, count: int):
-        self.transfer = transfer
+    def __init__(self, meter_context, count: int):
         self._meter_context = meter_context
         self.meter = meter_context.__enter__()
         self._left = count
@@ -146,7 +144,7 @@ class Fetching:
             return
         total = sum(f.size for f, _ in items if f.size is not None)
         try:
-            self._job = job = _Job(transfer, transfer.progress.meter(
+            self._job = job = _Job(transfer.progress.meter(
                 "Fetching %d %s" % (len(items), what),
                 total_bytes=total or None, total_items=len(items)), len(items))
             self._stack.push(job.close_meter)
