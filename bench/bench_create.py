@@ -27,6 +27,7 @@ import base64
 import hashlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -79,10 +80,33 @@ def run(cmd, env, cwd=None):
     return proc
 
 
+def cpu_seconds() -> float:
+    """CPU time of every finished child process so far: unlike wall time, barely moved by
+    what else the machine is doing."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(cmd, env, cwd=None):
     start = time.perf_counter()
     proc = run(cmd, env, cwd)
     return time.perf_counter() - start, proc
+
+
+class Clock:
+    """Wall and CPU time of what runs inside it (CPU: of child processes)."""
+
+    def __enter__(self):
+        settle()
+        self.wall, self.cpu = time.perf_counter(), cpu_seconds()
+        return self
+
+    def __exit__(self, *exc):
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = cpu_seconds() - self.cpu
+
+    def __str__(self):
+        return "%7.2f s  (CPU %5.1f s)" % (self.wall, self.cpu)
 
 
 def settle():
@@ -91,9 +115,10 @@ def settle():
 
 
 def create_in_child(store_url, cache, lock_file, env):
-    settle()
-    _, proc = timed([sys.executable, "-c", CHILD, store_url, cache, lock_file], env)
+    with Clock() as clock:
+        _, proc = timed([sys.executable, "-c", CHILD, store_url, cache, lock_file], env)
     figure = json.loads(proc.stdout.strip().splitlines()[-1])
+    figure["cpu"] = clock.cpu
     figure["phases"] = proc.stderr.strip().splitlines()  # one line per phase, with its time
     return figure
 
@@ -226,10 +251,8 @@ def main():
         pins, pins2 = root / "pins.txt", root / "pins2.txt"
         pins.write_text("".join("%s==%s\n" % (f.name, f.version) for f in lock.files))
         pins2.write_text("".join("%s==%s\n" % (f.name, f.version) for f in lock2.files))
-        settle()
-        start = time.perf_counter()
-        uv_install(root / "uv-venv", pins, root / "uv-cache")
-        uv_cold = time.perf_counter() - start
+        with Clock() as uv_cold:
+            uv_install(root / "uv-venv", pins, root / "uv-cache")
         shutil.rmtree(root / "uv-venv")
 
         # -- flowenv from the local store --------------------------------------------------
@@ -240,42 +263,43 @@ def main():
         installed = dir_size(prefix)
 
         # -- the disk's floor: copy the finished prefix ----------------------------------
-        settle()
-        copy_s, _ = timed(["cp", "-a", prefix, root / "prefix-copy"], env)
+        with Clock() as copy:
+            run(["cp", "-a", prefix, root / "prefix-copy"], env)
         shutil.rmtree(root / "prefix-copy")
 
         # -- all but one package: flowenv on the warm machine, uv with its warm cache -----
         but_one = create_in_child(str(store_dir), root / "cache-later", lock2_file, env)
-        settle()
-        start = time.perf_counter()
-        uv_install(root / "uv-venv2", pins2, root / "uv-cache")
-        uv_warm = time.perf_counter() - start
+        with Clock() as uv_warm:
+            uv_install(root / "uv-venv2", pins2, root / "uv-cache")
         shutil.rmtree(root / "uv-venv2")
         shutil.rmtree(root / "cache-later")
 
         print("\n== creating the environment: %d files, %.2f GB of wheels, %.2f GB installed"
               % (len(lock.files), wheels_size / GB, installed / GB))
-        print("disk: cp -a of the finished prefix       %7.2f s   (%.0f MB/s)"
-              % (copy_s, installed / copy_s / 1e6))
-        print("uv venv + uv pip install, empty cache    %7.2f s" % uv_cold)
+        print("disk: cp -a of the finished prefix   %s   %.0f MB/s"
+              % (copy, installed / copy.wall / 1e6))
+        print("uv venv + uv pip install, empty cache %s" % uv_cold)
         for label, figure in (("flowenv, first machine (compiles)", first),
                               ("flowenv, any later machine", later)):
-            print("%-40s %7.2f s   %.2fx the copy, %.2fx uv" % (
-                label, figure["seconds"], figure["seconds"] / copy_s,
-                figure["seconds"] / uv_cold))
+            print("%-37s%7.2f s  (CPU %5.1f s)   %.2fx the copy, %.2fx uv" % (
+                label, figure["seconds"], figure["cpu"], figure["seconds"] / copy.wall,
+                figure["seconds"] / uv_cold.wall))
             show_phases(figure)
         print("peak memory of a creation: flowenv %.0f MB, its largest child %.0f MB; "
               "largest wheel %.0f MB" % (later["rss"] / 1e6, later["child_rss"] / 1e6,
                                          largest / 1e6))
         print("\n== a new environment sharing all but one package with one already created")
-        print("uv pip install, warm cache               %7.2f s" % uv_warm)
-        print("flowenv                                  %7.2f s   %.2fx uv"
-              % (but_one["seconds"], but_one["seconds"] / uv_warm))
+        print("uv venv + uv pip install, warm cache  %s" % uv_warm)
+        print("flowenv                              %7.2f s  (CPU %5.1f s)   %.2fx uv"
+              % (but_one["seconds"], but_one["cpu"], but_one["seconds"] / uv_warm.wall))
         show_phases(but_one)
 
         if not args.no_s3:
             s3_figures(root, store_dir, lock, lock_file, later["seconds"], env, args.offline,
                        python, platform)
+        print("\n(wall time, and in brackets the CPU time of the processes measured: on an "
+              "idle machine with %d cores a figure cannot go below CPU / %d)"
+              % (os.cpu_count(), os.cpu_count()))
     finally:
         if args.keep:
             print("kept %s" % root)
@@ -337,8 +361,9 @@ def s3_figures(root, store_dir, lock, lock_file, local_s, env, offline, python, 
         print("  + the local figure                     %7.2f s" % (boto3_s + local_s))
         in_process = create_in_child(url, root / "cache-s3", lock_file, s3_env)
         shutil.rmtree(root / "cache-s3")
-        print("flowenv from S3, a later machine         %7.2f s   %.2fx (boto3 + local)"
-              % (in_process["seconds"], in_process["seconds"] / (boto3_s + local_s)))
+        print("flowenv from S3, a later machine     %7.2f s  (CPU %5.1f s)   %.2fx (boto3 + local)"
+              % (in_process["seconds"], in_process["cpu"],
+                 in_process["seconds"] / (boto3_s + local_s)))
         show_phases(in_process)
         if offline:
             print("(the simulated pod needs flowenv's tools from PyPI: skipped offline)")
@@ -349,13 +374,13 @@ def s3_figures(root, store_dir, lock, lock_file, local_s, env, offline, python, 
         pod = root / "pod"
         (pod / "home").mkdir(parents=True)
         pod_env = dict(s3_env, HOME=str(pod / "home"), PYTHONPATH=str(REPO))
-        settle()
-        seconds, proc = timed([sys.executable, "-m", "flowenv.bootstrap", "--store", url,
-                               "--env", lock.full_id, "--tools", tools.full_id,
-                               "--link", pod / "step-env", "--cache", pod / "cache"],
-                              pod_env, cwd=pod)
-        print("simulated pod: bootstrap, tools included %7.2f s   %.2fx (boto3 + local)"
-              % (seconds, seconds / (boto3_s + local_s)))
+        with Clock() as pod_clock:
+            _, proc = timed([sys.executable, "-m", "flowenv.bootstrap", "--store", url,
+                             "--env", lock.full_id, "--tools", tools.full_id,
+                             "--link", pod / "step-env", "--cache", pod / "cache"],
+                            pod_env, cwd=pod)
+        print("simulated pod, bootstrap and tools %s   %.2fx (boto3 + local)"
+              % (pod_clock, pod_clock.wall / (boto3_s + local_s)))
         for line in proc.stderr.splitlines():
             if line.startswith("flowenv:"):
                 print("  " + line)
