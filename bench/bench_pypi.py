@@ -52,6 +52,16 @@ def timed(cmd, cwd, env):
     return elapsed
 
 
+def timed_cpu(cmd, cwd, env):
+    """(wall seconds, CPU seconds of the command's whole process tree)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = timed(cmd, cwd, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--offline", action="store_true", help="use a local wheel index")
@@ -102,12 +112,21 @@ def main():
     flow_env = [sys.executable, "flow.py", "--environment=conda", "run"]
     flow_local = [sys.executable, "flow_local.py", "--environment=local", "run"]
     first = timed(flow_env, work, env)  # creates the env once
-    named = statistics.median(timed(flow_env, work, env) for _ in range(args.runs))
-    local_s = statistics.median(timed(flow_local, work, env) for _ in range(args.runs))
-    print("\n== 3-step flow (median of %d)" % args.runs)
-    print("--environment=local (baseline)      %7.2f s" % local_s)
+    # Alternated, so that whatever else the machine does weighs on both alike; CPU time
+    # (of the whole process tree) is the figure the machine's load moves least.
+    pairs = []
+    for _ in range(args.runs):
+        pairs.append((timed_cpu(flow_env, work, env), timed_cpu(flow_local, work, env)))
+    named = statistics.median(n[0] for n, _ in pairs)
+    local_s = statistics.median(l[0] for _, l in pairs)
+    named_cpu = statistics.median(n[1] for n, _ in pairs)
+    local_cpu = statistics.median(l[1] for _, l in pairs)
+    ratio = statistics.median(n[0] / l[0] for n, l in pairs)
+    print("\n== 3-step flow (median of %d, alternated)" % args.runs)
+    print("--environment=local (baseline)      %7.2f s   CPU %5.2f s" % (local_s, local_cpu))
     print("named env, first run (creates env)  %7.2f s   ratio %.2fx" % (first, first / local_s))
-    print("named env, warm                     %7.2f s   ratio %.2fx" % (named, named / local_s))
+    print("named env, warm                     %7.2f s   CPU %5.2f s   ratio %.2fx (median of "
+          "the pairs' ratios), CPU ratio %.2fx" % (named, named_cpu, ratio, named_cpu / local_cpu))
 
 
 if __name__ == "__main__":
