@@ -224,9 +224,13 @@ class Transfer:
             if f.size is None:
                 raise self._missing(f.file)
             job.meter.add_bytes_total(f.size)
-        f.fd = os.open(str(f.tmp), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        if f.size:
-            os.ftruncate(f.fd, f.size)
+        try:
+            f.fd = os.open(str(f.tmp), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            if f.size:
+                os.ftruncate(f.fd, f.size)
+        except OSError as exc:  # this machine's side: the cache cannot be written
+            raise os_error(exc, "write the local copy of %s to" % describe(f.file),
+                           f.dest.parent) from exc
         f.parts = [(o, min(self.part_size, f.size - o))
                    for o in range(0, f.size, self.part_size)] or [(0, 0)]
         for index in range(1, len(f.parts)):
@@ -329,7 +333,7 @@ class Transfer:
                 % (self.blobs.url, exc.got, exc.expected, tries),
                 package=describe(file), hint=REPAIR)
         if isinstance(exc, OSError) and not self.blobs.is_transient(exc):
-            return os_error(exc, "write the local copy of %s to" % describe(file), f.dest)
+            return os_error(exc, "write the local copy of %s to" % describe(file), f.dest.parent)
         return StoreError("reading %s from the store at %s failed%s: %s" % (
             describe(file), self.blobs.url, " after %d tries" % tries if tries > 1 else "",
             str(exc).strip() or type(exc).__name__))
