@@ -237,7 +237,7 @@ DEFINITIONS = (
                "PYTHONDONTWRITEBYTECODE is set, since steps then cannot cache it)"),
     Definition("share_bytecode", "FLOWENV_SHARE_BYTECODE", _yes_or_no,
                "share compiled bytecode through the store (yes): the first machine to "
-               "compile an environment stores it, later ones unpack it instead"),
+               "compile a package stores its .pyc files, later ones unpack them instead"),
     Definition("fetch_concurrency", "FLOWENV_FETCH_CONCURRENCY", _positive_int,
                "package-file reads from the store in flight at once when creating (8)"),
     Definition("uv_bin", "FLOWENV_UV_BIN", _optional_text,

@@ -1,7 +1,6 @@
 """What the object-store backends (S3, GCS, Azure) share: URLs of the form
 scheme://container/prefix, object names under the prefix, listing that skips objects no
-flowenv key can name, and errors that name the
-service, the operation and the object."""
+flowenv key can name, and errors that name the service, the operation and the object."""
 
 from __future__ import annotations
 
