@@ -93,6 +93,15 @@ def write_text(target: Union[str, Path], text: str, mode: int = FILE_MODE) -> No
     write_bytes(target, text.encode("utf-8"), mode)
 
 
+def save_text(target: Union[str, Path], text: str) -> None:
+    """write_text to a file the user named (an --output): an OSError is a FlowenvError
+    that says what to do."""
+    try:
+        write_text(target, text)
+    except OSError as exc:
+        raise os_error(exc, "write", target) from exc
+
+
 def copy_file(source: Union[str, Path], target: Union[str, Path], mode: int = FILE_MODE) -> None:
     target = Path(target)
     with temporary_file(target) as tmp:
@@ -118,6 +127,15 @@ def staging_dir(target: Union[str, Path]) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def set_aside(target: Union[str, Path]) -> Path:
+    """Rename a folder to a temporary name beside it, in one step: readers see it whole or
+    not at all. The caller deletes what it returns (sweep_stale does, if it dies first)."""
+    target = Path(target)
+    aside = _temp_name(target)
+    os.rename(target, aside)
+    return aside
 
 
 def sweep_stale(folder: Union[str, Path], older_than: float = STALE_SECONDS) -> int:

@@ -20,6 +20,7 @@ def _main(args) -> None:
     start = time.monotonic()
     from .cache import LocalCache
     from .progress import PLAIN, Progress
+    from .debuglog import debug_log
     from .refs import expand_vars, is_full_id
     from .settings import Settings
     from .store import Store
@@ -31,7 +32,8 @@ def _main(args) -> None:
     settings = Settings.load()
     if args.cache:
         settings = settings.replace(cache_dir=Path(args.cache).resolve())
-    store = Store.open(args.store, settings)
+    log = debug_log(settings.debug)
+    store = Store.open(args.store, settings, log)
     cache = LocalCache(settings.cache_dir)
     # A task log: one line per phase, with its duration.
     progress = Progress(mode=PLAIN, echo=_log, announce=False)
@@ -46,7 +48,7 @@ def _main(args) -> None:
     from .environments import Environments
     from .platforms import host_platform
 
-    envs = Environments(store, cache, progress=progress, settings=settings)
+    envs = Environments(store, cache, progress=progress, settings=settings, log=log)
     ref = expand_vars(args.env, "--env", settings.environ)
     lock = envs.store.envs.get(ref) if is_full_id(ref) else envs.lookup(ref, host_platform())
     prefix = envs.create(lock)

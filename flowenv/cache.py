@@ -11,7 +11,9 @@ import re
 from pathlib import Path
 
 from .atomic import os_error, temporary_file
+from .debuglog import SILENT, DebugLog
 from .errors import FlowenvError
+from .filelock import DEFAULT_TIMEOUT, file_lock
 from .lock import LockedFile
 
 _ID = re.compile(r"^[0-9a-f]{16,64}$")
@@ -37,6 +39,8 @@ class LocalCache:
     UV = "uv-v1"
     BYTECODE = "bytecode-v1"
     INTERPRETERS = "interpreters-v1.json"
+    # Held shared while entries are read or written; `gc` takes it exclusively.
+    MAINTENANCE_LOCK = "cache-v1.lock"
 
     def __init__(self, root):
         self.root = Path(root)
@@ -52,6 +56,20 @@ class LocalCache:
                 setting="FLOWENV_CACHE_DIR") from exc
         return self
 
+    def using(self, timeout: float = DEFAULT_TIMEOUT, log: DebugLog = SILENT):
+        """Hold the cache (shared) while reading or writing its packages: a `gc` waits
+        until no one does."""
+        return file_lock(self.maintenance_lock, "cleaning up the cache at %s" % self.root,
+                         timeout, shared=True, log=log)
+
+    @property
+    def maintenance_lock(self) -> Path:
+        return self.root / self.MAINTENANCE_LOCK
+
+    @property
+    def packages_dir(self) -> Path:
+        return self.root / self.PACKAGES
+
     def package_path(self, file: LockedFile) -> Path:
         # The filename is kept: installers read name, version and tags from it. LockedFile
         # has checked that it is a plain file name and the sha256 a hex digest.
@@ -62,7 +80,7 @@ class LocalCache:
         bytecode archive)."""
         if not re.match(r"^[0-9a-f]{64}$", sha256) or "/" in filename or filename in ("", ".", ".."):
             raise FlowenvError("%r / %r is not a blob's sha256 and file name" % (sha256, filename))
-        return self.root / self.PACKAGES / sha256[:2] / sha256 / filename
+        return self.packages_dir / sha256[:2] / sha256 / filename
 
     def bytecode_record(self, package_sha256: str, python_key: str) -> Path:
         """Where this machine keeps the record of a package's shared bytecode archive."""
@@ -70,15 +88,19 @@ class LocalCache:
         return (self.root / self.BYTECODE / package_sha256[:2] / package_sha256
                 / (python_key + ".json"))
 
-    def env_prefix(self, full_id: str) -> Path:
-        return self.root / self.ENVS / _checked_id(full_id)
-
-    def env_lock(self, full_id: str) -> Path:
-        return self.root / self.ENVS / (_checked_id(full_id) + ".lock")
-
     @property
     def envs_dir(self) -> Path:
         return self.root / self.ENVS
+
+    def env_prefix(self, full_id: str) -> Path:
+        return self.envs_dir / _checked_id(full_id)
+
+    def env_lock(self, full_id: str) -> Path:
+        return self.envs_dir / (_checked_id(full_id) + ".lock")
+
+    @property
+    def tools_root(self) -> Path:
+        return self.root / self.TOOLS
 
     def folder_lock(self, folder: Path) -> Path:
         """The lock of a folder outside the cache (create --into-dir): kept here, keyed by
@@ -87,10 +109,14 @@ class LocalCache:
         return self.root / self.LOCKS / (key + ".lock")
 
     def tools_dir(self, full_id: str) -> Path:
-        return self.root / self.TOOLS / _checked_id(full_id)
+        return self.tools_root / _checked_id(full_id)
+
+    @property
+    def runtime_support_root(self) -> Path:
+        return self.root / self.RUNTIME_SUPPORT
 
     def runtime_support_dir(self, key: str) -> Path:
-        return self.root / self.RUNTIME_SUPPORT / key
+        return self.runtime_support_root / key
 
     @property
     def conda_packages_dir(self) -> Path:

@@ -13,10 +13,11 @@ from typing import Dict, List, Optional, Sequence
 from packaging.version import Version
 
 from .cache import LocalCache
-from .create import Creator
+from .create import Creator, completed_id
 from .credentials import Credentials, IndexAccess
-from .errors import (AliasError, DamagedRecord, EnvNotFound, IntegrityError, ResolveError,
-                     SpecError)
+from .debuglog import DebugLog, debug_log
+from .errors import (AliasError, CreateError, DamagedRecord, EnvNotFound, IntegrityError,
+                     ResolveError, SpecError)
 from .fetch import download_locked
 from .interpreters import InterpreterFinder
 from .local_tree import local_contents
@@ -28,26 +29,36 @@ from .refs import Alias, is_full_id
 from .settings import Settings
 from .spec import Spec, check_supported_python, conda_name, python_specifier
 from .store import AliasRecord, Store
+from .usage import Holds
 from .uv_runner import UvRunner
 from .verify import is_intact
 
 
 class Environments:
     def __init__(self, store: Store, cache: LocalCache = None, progress: Progress = SILENT,
-                 settings: Settings = None):
+                 settings: Settings = None, log: DebugLog = None):
+        """log: debug lines (every uv and rattler call, store operation, lock wait);
+        by default on stderr when the settings ask for debugging, else silent."""
         self.settings = settings or Settings()
-        self.store = store
+        self.log = log if log is not None else debug_log(self.settings.debug)
+        # Logged, unless it was opened with the log already (no store: requests alone).
+        self.store = store.logged(self.log) if store is not None else None
         self.cache = cache or LocalCache(self.settings.cache_dir)
         self.progress = progress
+        # Local folders this process uses, held until it ends: gc leaves them alone.
+        self.holds = Holds()
         self.finder = InterpreterFinder(self.cache.interpreters_file, self.settings.pythons,
                                         self.settings.environ)
-        self.uv = UvRunner(self.settings.uv_bin, self.settings.environ)
+        uv_environ = dict(self.settings.environ)
+        if self.settings.netrc:  # the setting, wherever it was given, is uv's NETRC too
+            uv_environ["NETRC"] = self.settings.netrc_file
+        self.uv = UvRunner(self.settings.uv_bin, uv_environ, self.log)
         self.credentials = Credentials(self.settings.environ, self.settings.netrc_file,
                                        self.settings.keyring_provider)
-        self.creator = Creator(store, self.cache, self.finder, self.uv,
+        self.creator = Creator(self.store, self.cache, self.finder, self.uv,
                                self.settings.should_compile_bytecode, self.settings.lock_timeout,
                                progress, self.settings.fetch_concurrency,
-                               self.settings.share_bytecode)
+                               self.settings.share_bytecode, self.log)
 
     # -- resolving ----------------------------------------------------------------
 
@@ -124,9 +135,10 @@ class Environments:
 
         built = [f for f in base.by_kind("wheel") if not f.url] if base is not None else []
         tools = PypiTools(access, make_builder, self.local_copies(built) if built else ())
-        with self.progress.task("Resolving %s for %s" % (spec.describe(), platform)):
+        with self.progress.task("Resolving %s for %s" % (spec.describe(), platform)), \
+                self.using_cache():
             target = None if spec.conda and base is None else self.target_for(spec, platform, base)
-            lock = solve(spec, platform, target, base, self.uv, self.cache, tools)
+            lock = solve(spec, platform, target, base, self.uv, self.cache, tools, self.log)
         check_supported_python(lock.python, spec.origin or None)  # a conda solve's choice
         return lock
 
@@ -159,6 +171,12 @@ class Environments:
         lock = self._lock_from(lock_file, platform, req_id, constraint)
         self.publish(lock, self._index_spec(), repair=repair)
         return lock
+
+    def find_import(self, lock_file: LockFile, platform: str = None, python: str = None
+                    ) -> Optional[Lock]:
+        """The stored import of lock_file for platform, or None: reads, never takes in."""
+        platform = check_platform(platform or host_platform())
+        return self.store.envs.resolution(self._lock_request(lock_file, python)[0], platform)
 
     def lock_from_file(self, lock_file: LockFile, platform: str = None, python: str = None
                        ) -> Lock:
@@ -203,7 +221,8 @@ class Environments:
         if python is None:
             python = self.finder.find(constraint).version
         target = Target(platform, python)
-        with self.progress.task("Taking in %s for %s" % (lock_file.origin, platform)):
+        with self.progress.task("Taking in %s for %s" % (lock_file.origin, platform)), \
+                self.using_cache():
             fetcher = IndexFetcher(self.uv, self.cache, self.finder, self._index_spec(),
                                    self.credentials, self.settings.environ)
             files = tuple(lock_file.files_for(target, fetcher))
@@ -229,38 +248,43 @@ class Environments:
                 meter.advance(size)
                 meter.item_done()
 
-            # Every file verified here before any reaches the store: a file that fails
-            # its sha256 leaves the store as it was.
-            with self.progress.meter("Downloading %d package files" % len(missing),
-                                     total_bytes=known, total_items=len(missing)) as meter:
-                def fetch(file):
-                    path = self.cache.package_path(file)
-                    if not is_intact(path, file):
-                        download_locked(file, path, access)
-                    done(meter, file, path)
-                    return path
+            def fetch(file):
+                path = self.cache.package_path(file)
+                if not is_intact(path, file):
+                    download_locked(file, path, access)
+                done(meter, file, path)
+                return path
 
-                with ThreadPoolExecutor(max_workers=8) as pool:
+            def upload(file, path):
+                self.store.packages.upload(file, path)
+                done(meter, file, path)
+
+            with self.using_cache():
+                # Every file verified here before any reaches the store: a file that fails
+                # its sha256 leaves the store as it was.
+                with self.progress.meter("Downloading %d package files" % len(missing),
+                                         total_bytes=known, total_items=len(missing)) as meter, \
+                        ThreadPoolExecutor(max_workers=8) as pool:
                     paths = list(pool.map(fetch, missing))
-            with self.progress.meter("Caching %d package files in %s" % (
-                    len(missing), self.store.url), total_bytes=known,
-                    total_items=len(missing)) as meter:
-                def upload(file, path):
-                    self.store.packages.upload(file, path)
-                    done(meter, file, path)
-
-                with ThreadPoolExecutor(max_workers=8) as pool:
+                with self.progress.meter("Caching %d package files in %s" % (
+                        len(missing), self.store.url), total_bytes=known,
+                        total_items=len(missing)) as meter, \
+                        ThreadPoolExecutor(max_workers=8) as pool:
                     list(pool.map(upload, missing, paths))
         self.store.envs.put(lock, repair=repair)
         self.store.envs.set_resolution(lock.req_id, lock.platform, lock.full_id)
 
     # -- naming -------------------------------------------------------------------
 
-    def check_whole(self, lock: Lock) -> None:
-        """Every package of lock is in the store (existence only: no download)."""
+    def missing_files(self, lock: Lock) -> List:
+        """The package files of lock that the store lacks (existence only: no download)."""
         with ThreadPoolExecutor(max_workers=8) as pool:
             present = list(pool.map(self.store.packages.has, lock.files))
-        lost = [f for f, ok in zip(lock.files, present) if not ok]
+        return [f for f, ok in zip(lock.files, present) if not ok]
+
+    def check_whole(self, lock: Lock) -> None:
+        """Every package of lock is in the store."""
+        lost = self.missing_files(lock)
         if lost:
             raise IntegrityError(
                 "environment %s cannot be named: %d of its package files are missing from "
@@ -328,14 +352,39 @@ class Environments:
         except EnvNotFound as exc:
             raise exc.within(alias=record.alias) from None
 
+    def find_resolution(self, spec: Spec, platform: str = None) -> Optional[Lock]:
+        """The published resolution of spec for platform, or None: reads, never resolves."""
+        return self.store.envs.resolution(self.request(spec).req_id,
+                                          check_platform(platform or host_platform()))
+
     # -- creating -----------------------------------------------------------------
+
+    def using_cache(self):
+        """Hold this machine's cache while its packages are read or written (gc waits)."""
+        return self.cache.using(self.settings.lock_timeout, self.log)
 
     def local_copies(self, files) -> List[Path]:
         """Verified local copies of locked files, from the cache or the store."""
-        return self.creator.local_copies(files)
+        with self.using_cache():
+            return self.creator.local_copies(files)
+
+    def created_here(self, lock: Lock) -> Optional[Path]:
+        """The prefix of lock's environment in this machine's cache, if it is complete."""
+        prefix = self.cache.env_prefix(lock.full_id)
+        return prefix if completed_id(prefix) == lock.full_id else None
 
     def create(self, lock: Lock, dest: Path = None, replace: bool = False) -> Path:
+        """The prefix of lock's environment, created if needed. One in the cache is held
+        in use until this process ends (gc never removes it meanwhile)."""
         if lock.platform != host_platform():
             raise EnvNotFound("environment %s is for %s; this machine is %s"
                               % (lock.full_id, lock.platform, host_platform()))
-        return self.creator.create(lock, dest, replace)
+        if dest is not None:
+            return self.creator.create(lock, dest, replace)
+        for _attempt in range(3):
+            prefix = self.creator.create(lock)
+            if self.holds.hold(prefix) and completed_id(prefix) == lock.full_id:
+                return prefix
+        raise CreateError("environment %s was removed three times while it was being "
+                          "created" % lock.full_id,
+                          hint="Is a metaflow environment gc running in a loop? Stop it.")

@@ -28,7 +28,7 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 from .errors import SettingsError
 from .redact import redact_url
@@ -186,6 +186,7 @@ class Definition:
     tool_config: bool = False
     secret: bool = False
     resolution: bool = False  # changes what a resolution gives: part of the requirements id
+    remote: bool = False  # a remote container needs it too: the launcher's value is passed on
 
 
 DEFINITIONS = (
@@ -194,7 +195,7 @@ DEFINITIONS = (
     Definition("cache_dir", "FLOWENV_CACHE_DIR", _directory,
                "this machine's cache (default $XDG_CACHE_HOME/flowenv or ~/.cache/flowenv)"),
     Definition("lock_timeout", "FLOWENV_LOCK_TIMEOUT", _positive_seconds,
-               "seconds to wait for another process holding a lock (600)"),
+               "seconds to wait for another process holding a lock (600)", remote=True),
     Definition("pythons", "FLOWENV_PYTHONS", _words(os.pathsep),
                "extra interpreter paths or globs, %r-separated" % os.pathsep),
     Definition("conda_channels", "FLOWENV_CONDA_CHANNELS", _words(", "),
@@ -228,18 +229,22 @@ DEFINITIONS = (
                "index credentials from keyring: subprocess or disabled (else "
                "UV_KEYRING_PROVIDER, PIP_KEYRING_PROVIDER)",
                fallbacks=("UV_KEYRING_PROVIDER", "PIP_KEYRING_PROVIDER"), tool_config=True),
-    Definition("netrc", "NETRC", _optional_text,
-               "the netrc file holding index credentials (default ~/.netrc)"),
+    Definition("netrc", "FLOWENV_NETRC", _optional_text,
+               "the netrc file holding index credentials (else NETRC, else ~/.netrc)",
+               fallbacks=("NETRC",)),
     Definition("remote_platform", "FLOWENV_REMOTE_PLATFORM", _platform,
                "platform of remote steps (linux-64)"),
     Definition("compile_bytecode", "FLOWENV_COMPILE_BYTECODE", _tristate,
                "compile bytecode when creating environments: yes, no or auto (yes when "
-               "PYTHONDONTWRITEBYTECODE is set, since steps then cannot cache it)"),
+               "PYTHONDONTWRITEBYTECODE is set, since steps then cannot cache it)",
+               remote=True),
     Definition("share_bytecode", "FLOWENV_SHARE_BYTECODE", _yes_or_no,
                "share compiled bytecode through the store (yes): the first machine to "
-               "compile a package stores its .pyc files, later ones unpack them instead"),
+               "compile a package stores its .pyc files, later ones unpack them instead",
+               remote=True),
     Definition("fetch_concurrency", "FLOWENV_FETCH_CONCURRENCY", _positive_int,
-               "package-file reads from the store in flight at once when creating (8)"),
+               "package-file reads from the store in flight at once when creating (8)",
+               remote=True),
     Definition("uv_bin", "FLOWENV_UV_BIN", _optional_text,
                "the uv binary to run (default: the one installed with flowenv)"),
     Definition("s3_endpoint_url", "METAFLOW_S3_ENDPOINT_URL", _optional_text,
@@ -248,13 +253,19 @@ DEFINITIONS = (
                "Azure storage connection string", secret=True),
     Definition("azure_endpoint", "METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT", _optional_text,
                "Azure Blob endpoint, used with azure-identity credentials, as for Metaflow"),
-    Definition("gcs_emulator_host", "STORAGE_EMULATOR_HOST", _optional_text,
-               "a GCS emulator (tests): the client is then anonymous"),
-    Definition("gcs_project", "GOOGLE_CLOUD_PROJECT", _optional_text,
-               "Google Cloud project of the GCS client"),
+    Definition("gcs_emulator_host", "FLOWENV_GCS_EMULATOR_HOST", _optional_text,
+               "a GCS emulator (tests): the client is then anonymous (else STORAGE_EMULATOR_HOST)",
+               fallbacks=("STORAGE_EMULATOR_HOST",), remote=True),
+    Definition("gcs_project", "FLOWENV_GCS_PROJECT", _optional_text,
+               "Google Cloud project of the GCS client (else GOOGLE_CLOUD_PROJECT)",
+               fallbacks=("GOOGLE_CLOUD_PROJECT",), remote=True),
     Definition("user", "METAFLOW_USER", _optional_text,
                "who is acting, recorded in alias history (else USER, USERNAME, LOGNAME)",
                fallbacks=("USER", "USERNAME", "LOGNAME")),
+    Definition("debug", "FLOWENV_DEBUG", _flag,
+               "debug lines on stderr: every uv and rattler call, store operation and lock "
+               "wait (also METAFLOW_DEBUG_FLOWENV, or --verbose)",
+               fallbacks=("METAFLOW_DEBUG_FLOWENV",), remote=True),
 )
 BY_FIELD = {d.field: d for d in DEFINITIONS}
 
@@ -301,6 +312,7 @@ class Settings:
     gcs_emulator_host: Optional[str] = None
     gcs_project: Optional[str] = None
     user: Optional[str] = None
+    debug: bool = False
     # The process environment the edge saw: @{VAR} and ${VAR} expansion, and the base of
     # the environment handed to uv. Not a setting: never part of an id.
     environ: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
@@ -312,11 +324,14 @@ class Settings:
 
     @classmethod
     def load(cls, environ: Mapping[str, str] = None, profile: Mapping[str, Any] = None,
-             overrides: Mapping[str, Any] = None, profile_name: str = "Metaflow profile",
+             overrides: Mapping[str, Any] = None,
+             profile_name: Union[str, Callable[[str], str]] = "Metaflow profile",
              cwd: str = None) -> "Settings":
         """Settings from the environment, a Metaflow profile, pip's and uv's configuration
-        files (the project's found from cwd) and explicit overrides. A value that cannot
-        be used is a SettingsError naming the variable and its source."""
+        files (the project's found from cwd) and explicit overrides. profile_name says
+        where the profile's values come from (or, as a callable, where the value of one
+        key comes from). A value that cannot be used is a SettingsError naming the
+        variable and its source."""
         from .tool_config import configured
 
         environ = dict(os.environ if environ is None else environ)
@@ -361,7 +376,8 @@ class Settings:
 
     @property
     def netrc_file(self) -> str:
-        """The netrc file index credentials may come from (NETRC, else ~/.netrc)."""
+        """The netrc file index credentials may come from (FLOWENV_NETRC, NETRC, else
+        ~/.netrc)."""
         if self.netrc:
             return os.path.expanduser(self.netrc)
         home = self.environ.get("HOME") or os.path.expanduser("~")
@@ -379,7 +395,8 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
     def describe(self):
-        """(name, shown value, source) of every setting, secrets hidden."""
+        """(name, shown value, source) of every setting, secrets and the credentials of
+        URLs hidden."""
         rows = []
         for definition in DEFINITIONS:
             value = getattr(self, definition.field)
@@ -388,11 +405,18 @@ class Settings:
             elif isinstance(value, tuple):
                 shown = " ".join(redact_url(v) for v in value) or "(none)"
             elif value is None:
-                shown = "(unset)"
+                shown = "auto" if definition.parse is _tristate else "(unset)"
             else:
-                shown = redact_url(str(value))
+                shown = redact_url(_render(value))
             rows.append((definition.name, shown, self.origins.get(definition.field, "default")))
         return rows
+
+    def exported(self) -> Dict[str, str]:
+        """The settings a remote container needs, as variables: those set here (not
+        defaults) and not secret, so that the container's flowenv works as this one."""
+        return {d.name: _render(getattr(self, d.field)) for d in DEFINITIONS
+                if d.remote and not d.secret
+                and self.origins.get(d.field, "default") != "default"}
 
 
 def _lookup(definition: Definition, environ, profile, overrides, profile_name):
@@ -404,13 +428,35 @@ def _lookup(definition: Definition, environ, profile, overrides, profile_name):
     for name in names:
         if environ.get(name, "") != "":
             return environ[name], name
-    for name in names[::-1] if definition.name.startswith("FLOWENV_") else names:
-        if name.startswith("METAFLOW_") and profile.get(name) not in (None, ""):
-            value = profile[name]
-            if isinstance(value, (dict,)):
-                value = json.dumps(value)
-            return value, "%s in the %s" % (name, profile_name)
+    found = _in_profile(names, profile, profile_name)
+    if found is not None:
+        return found
     for name in definition.fallbacks:
         if environ.get(name, "") != "":
             return environ[name], name
+    return _in_profile(definition.fallbacks, profile, profile_name)
+
+
+def _in_profile(names, profile, profile_name):
+    """A profile holds Metaflow's names only (METAFLOW_X)."""
+    for name in names:
+        if name.startswith("METAFLOW_") and profile.get(name) not in (None, ""):
+            value = profile[name]
+            if isinstance(value, dict):
+                value = json.dumps(value)
+            where = profile_name(name) if callable(profile_name) else profile_name
+            return value, "%s in the %s" % (name, where)
     return None
+
+
+def _render(value) -> str:
+    """A typed value as the text that parses back to it."""
+    if value is None:
+        return "auto"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return "%g" % value
+    if isinstance(value, tuple):
+        return " ".join(value)
+    return str(value)

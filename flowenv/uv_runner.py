@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import functools
 import re
+import shlex
 import signal
 import subprocess
 import threading
 from typing import Iterable, List, Mapping, Optional, Sequence
 
+from .debuglog import SILENT, DebugLog
 from .redact import redact_text
 
 # uv variables that do not change what a resolution gives: they pass through.
@@ -61,8 +63,10 @@ def _killed(number: int) -> str:
 
 
 class UvRunner:
-    def __init__(self, binary: Optional[str] = None, environ: Mapping[str, str] = None):
+    def __init__(self, binary: Optional[str] = None, environ: Mapping[str, str] = None,
+                 log: DebugLog = SILENT):
         self._binary = binary
+        self.log = log
         env = {k: v for k, v in (environ or {}).items() if _passes(k)}
         # uv must never try to download a CPython: it loses seconds when it cannot.
         env["UV_PYTHON_DOWNLOADS"] = "never"
@@ -79,11 +83,14 @@ class UvRunner:
             env: Mapping[str, str] = None) -> subprocess.CompletedProcess:
         """Run `uv ARGS` (with --no-config added by callers' choice of subcommand), with
         `env` added to its environment; its output has credentials redacted (every URL of
-        `secrets`, and any user:password in a URL)."""
-        proc = subprocess.run([self.binary, *[str(a) for a in args]], capture_output=True,
-                              text=True, env={**self.env, **(env or {})}, cwd=cwd,
-                              stdin=subprocess.DEVNULL)
+        `secrets`, and any user:password in a URL). The debug log shows the call."""
         secrets = list(secrets)
+        shown = " ".join(shlex.quote(a) for a in self.command_line(args, secrets))
+        with self.log.timed(shown, announce=True) as timing:
+            proc = subprocess.run([self.binary, *[str(a) for a in args]], capture_output=True,
+                                  text=True, env={**self.env, **(env or {})}, cwd=cwd,
+                                  stdin=subprocess.DEVNULL)
+            timing.detail = "exit %d" % proc.returncode
         proc.stdout = redact_text(proc.stdout, secrets)
         proc.stderr = redact_text(proc.stderr, secrets)
         if proc.returncode < 0:  # killed: uv itself had no chance to say why

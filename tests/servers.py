@@ -214,6 +214,34 @@ def azurite_server() -> Iterator[Server]:
             )
 
 
+def new_bucket(kind: str, server: Server, name: str) -> None:
+    """Create a bucket (S3, GCS) or container (Azure) on a test server."""
+    if kind == "s3":
+        import boto3
+
+        session = boto3.session.Session(
+            aws_access_key_id=server.env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=server.env["AWS_SECRET_ACCESS_KEY"],
+            region_name=server.env["AWS_DEFAULT_REGION"],
+        )
+        session.client("s3", endpoint_url=server.endpoint).create_bucket(Bucket=name)
+    elif kind == "gcs":
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        client = storage.Client(
+            project=server.env["GOOGLE_CLOUD_PROJECT"],
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": server.endpoint},
+        )
+        client.create_bucket(name)
+    elif kind == "azure":
+        from azure.storage.blob import BlobServiceClient
+
+        connection_string = server.env["FLOWENV_AZURE_CONNECTION_STRING"]
+        BlobServiceClient.from_connection_string(connection_string).create_container(name)
+
+
 SERVERS = {"s3": moto_server, "gcs": gcs_server, "azure": azurite_server}
 
 

@@ -18,6 +18,7 @@ from typing import List, Sequence
 
 from ..atomic import os_error, write_text
 from ..cache import LocalCache
+from ..debuglog import SILENT as SILENT_LOG, DebugLog
 from ..errors import CreateError, FlowenvError
 from ..filelock import file_lock
 from ..interpreters import InterpreterFinder
@@ -25,20 +26,16 @@ from ..lock import Lock, LockedFile
 from ..progress import SILENT, Progress
 from ..store import Store
 from ..store.transfer import Transfer
+from ..usage import stamp
 from ..uv_runner import UvRunner
 from ..verify import is_intact
 from .bytecode import SharedBytecode
+from .hook import install_site_hook
 from .pypi import install_wheels, make_venv
 
 COMPLETE_MARKER = ".flowenv-complete"
 MARKER_SCHEMA = 1
 INCOMPLETE_MARKER = ".flowenv-incomplete"
-# Appends FLOWENV_SITE_APPEND's folders to sys.path *after* site-packages, so a host
-# (Metaflow) can provide its own runtime needs without shadowing the env's packages.
-SITE_HOOK = (  # one line, no comprehension: site.py execs it in a bare namespace
-    "import os, site; list(map(site.addsitedir, filter(None, "
-    "os.environ.get('FLOWENV_SITE_APPEND', '').split(os.pathsep))))\n"
-)
 
 __all__ = ["Creator", "env_python", "is_complete", "completed_id", "COMPLETE_MARKER"]
 
@@ -68,7 +65,7 @@ class Creator:
     def __init__(self, store: Store, cache: LocalCache, finder: InterpreterFinder, uv: UvRunner,
                  compile_bytecode: bool = False, lock_timeout: float = 600.0,
                  progress: Progress = SILENT, fetch_concurrency: int = 8,
-                 share_bytecode: bool = True):
+                 share_bytecode: bool = True, log: DebugLog = SILENT_LOG):
         self.store = store
         self.cache = cache
         self.finder = finder
@@ -78,10 +75,13 @@ class Creator:
         self.progress = progress
         self.fetch_concurrency = fetch_concurrency
         self.bytecode = SharedBytecode(store, cache, progress, fetch_concurrency, share_bytecode)
+        self.log = log
 
     def local_copies(self, files: Sequence[LockedFile]) -> List[Path]:
         """Verified local copies of the files: the cache's when intact, else the store's."""
         paths = [self.cache.package_path(f) for f in files]
+        for path in paths:
+            stamp(path.parent)  # its last use, for gc
         self._transfer().fetch_all([(f, p) for f, p in zip(files, paths) if not is_intact(p, f)])
         return paths
 
@@ -101,7 +101,8 @@ class Creator:
         with file_lock(lock_path, "creating environment %s" % lock.full_id,
                        timeout=self.lock_timeout,
                        on_wait=lambda: self.progress.say(
-                           "Waiting for another process creating %s" % lock.full_id)):
+                           "Waiting for another process creating %s" % lock.full_id),
+                       log=self.log):
             if completed_id(prefix) == lock.full_id:
                 return prefix
             self._clear(prefix, owned=dest is None, replace=replace)
@@ -112,7 +113,8 @@ class Creator:
                 prefix.mkdir(parents=True, exist_ok=True)
                 write_text(prefix / INCOMPLETE_MARKER, lock.full_id)
                 with self.progress.task("Creating environment %s (%d packages)"
-                                        % (lock.full_id[:12], len(lock.files))):
+                                        % (lock.full_id[:12], len(lock.files))), \
+                        self.cache.using(self.lock_timeout, self.log):
                     self._build(lock, prefix)
                 marker = {"schema": MARKER_SCHEMA, "full_id": lock.full_id,
                           "seconds": round(time.monotonic() - start, 3)}
@@ -183,6 +185,8 @@ class Creator:
         they are all here (rattler links them in one go), wheels in batches as they
         arrive; then the bytecode, unpacked where it was shared, compiled where not."""
         paths = {id(f): self.cache.package_path(f) for f in lock.files}
+        for path in paths.values():
+            stamp(path.parent)  # its last use, for gc
         items = [(f, paths[id(f)]) for f in lock.files if not is_intact(paths[id(f)], f)]
         archives = self.bytecode.archives(lock) if self.compile_bytecode else []
         items += [(a, a.path) for a in archives if not is_intact(a.path, a)]
@@ -197,7 +201,8 @@ class Creator:
                 from .conda import install_conda
 
                 wait_for(conda_files)
-                install_conda(lock, [paths[id(f)] for f in conda_files], prefix, self.cache)
+                install_conda(lock, [paths[id(f)] for f in conda_files], prefix, self.cache,
+                              self.log)
             else:
                 interpreter = self.finder.find(lock.python_minor, prefer=lock.python)
                 make_venv(self.uv, interpreter.path, prefix)
@@ -205,8 +210,7 @@ class Creator:
             if self.compile_bytecode:
                 wait_for(archives)
                 self.bytecode.apply(lock, prefix, archives)
-        for site_packages in prefix.glob("lib/python*/site-packages"):
-            (site_packages / "zz_flowenv_site_append.pth").write_text(SITE_HOOK)
+        install_site_hook(prefix, env_python(prefix), lock.python_minor)
 
     def _install_wheels(self, lock: Lock, prefix: Path, paths, waiting, fetching) -> None:
         wheels = lock.by_kind("wheel")

@@ -17,6 +17,7 @@ from typing import Sequence
 from ..async_bridge import run_sync
 from ..atomic import write_text
 from ..cache import LocalCache
+from ..debuglog import SILENT, DebugLog
 from ..conda.channels import channel_of
 from ..conda.loader import load_rattler
 from ..errors import CreateError
@@ -25,7 +26,8 @@ from ..lock import Lock, LockedFile
 __all__ = ["install_conda"]
 
 
-def install_conda(lock: Lock, paths: Sequence[Path], prefix: Path, cache: LocalCache) -> None:
+def install_conda(lock: Lock, paths: Sequence[Path], prefix: Path, cache: LocalCache,
+                  log: DebugLog = SILENT) -> None:
     rattler = load_rattler()
     files = lock.by_kind("conda")
     prefix = Path(prefix)
@@ -45,7 +47,9 @@ def install_conda(lock: Lock, paths: Sequence[Path], prefix: Path, cache: LocalC
             execute_link_scripts=False, show_progress=False)
 
     try:
-        run_sync(install)
+        with log.timed("rattler install: %d conda packages into %s (package cache %s)"
+                       % (len(files), prefix, cache.conda_packages_dir), announce=True):
+            run_sync(install)
     except CreateError:
         raise
     except Exception as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from ..cache import LocalCache
+from ..debuglog import SILENT, DebugLog
 from ..lock import Lock
 from ..platforms import Target
 from ..spec import Spec
@@ -16,14 +17,16 @@ __all__ = ["solve", "PypiTools"]
 
 
 def solve(spec: Spec, platform: str, target: Optional[Target], base: Optional[Lock],
-          uv: UvRunner, cache: LocalCache, pypi: PypiTools = None) -> Lock:
+          uv: UvRunner, cache: LocalCache, pypi: PypiTools = None, log: DebugLog = SILENT
+          ) -> Lock:
     """The lock of spec for platform. `pypi` carries what PyPI resolution needs besides
-    uv: how to reach the indexes, how to build wheels, the base's built wheels."""
+    uv: how to reach the indexes, how to build wheels, the base's built wheels; `log`
+    shows the rattler calls (uv's show through the runner)."""
     pypi = pypi or PypiTools()
     if spec.conda or (base is not None and base.by_kind("conda")):
         from .conda import solve_conda
 
-        return solve_conda(spec, platform, base, uv, cache, pypi)
+        return solve_conda(spec, platform, base, uv, cache, pypi, log)
     files = resolve_pypi(spec, target, uv, base, builder=pypi.builder_for(target),
                          access=pypi.access, base_wheels=pypi.base_wheels)
     return Lock(spec.req_id, platform, target.python_version, tuple(files),

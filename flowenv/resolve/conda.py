@@ -19,10 +19,11 @@ from ..conda.channels import channel_url
 from ..conda.loader import load_rattler
 from ..conda.match_specs import exact_spec, parse_match_spec, python_match_spec, record_for
 from ..conda.virtual_packages import virtual_packages
+from ..debuglog import SILENT, DebugLog
 from ..errors import FlowenvError, ResolveError
 from ..lock import Lock, LockedFile
 from ..platforms import Target, check_platform
-from ..redact import redact_url
+from ..redact import redact_url, redact_text
 from ..spec import Spec, conda_name, split_channel
 from ..uv_runner import UvRunner
 from .identity import recorded_identity
@@ -51,7 +52,7 @@ def _check_against_base(spec: Spec, base: Lock, origin: str):
 
 
 def _solve_records(spec: Spec, channels: Sequence[str], specs: Sequence[str], platform: str,
-                   cache: LocalCache):
+                   cache: LocalCache, log: DebugLog = SILENT):
     rattler = load_rattler()
     origin = spec.origin or "the spec"
     match_specs = [parse_match_spec(s, spec.channel_alias, origin) for s in specs]
@@ -69,7 +70,12 @@ def _solve_records(spec: Spec, channels: Sequence[str], specs: Sequence[str], pl
                                    platforms=[platform, "noarch"], virtual_packages=vpkgs)
 
     try:
-        return run_sync(solve)
+        with log.timed(redact_text("rattler solve: %s for %s from %s (virtual packages: %s)" % (
+                ", ".join(specs), platform, ", ".join(sources),
+                ", ".join(str(v) for v in vpkgs) or "none")), announce=True) as timing:
+            records = run_sync(solve)
+            timing.detail = "%d packages" % len(records)
+        return records
     except FlowenvError:
         raise
     except Exception as exc:
@@ -94,7 +100,7 @@ def _locked(record) -> LockedFile:
 
 
 def solve_conda(spec: Spec, platform: str, base: Optional[Lock], uv: UvRunner,
-                cache: LocalCache, pypi: PypiTools = None) -> Lock:
+                cache: LocalCache, pypi: PypiTools = None, log: DebugLog = SILENT) -> Lock:
     """Solve spec.conda (plus python, plus the base's conda pins) with py-rattler, then
     the PyPI part on top. Errors are ResolveErrors quoting the solver and naming the
     spec's origin."""
@@ -128,7 +134,7 @@ def solve_conda(spec: Spec, platform: str, base: Optional[Lock], uv: UvRunner,
         _check_against_base(spec, base, origin)
         specs += [exact_spec(f.name, f.filename) for f in base_conda]
 
-    records = _solve_records(spec, channels, specs, platform, cache)
+    records = _solve_records(spec, channels, specs, platform, cache, log)
     by_name = {r.name.normalized: r for r in records}
     if "python" not in by_name:
         raise ResolveError("the conda solution for %s has no python package" % platform,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..debuglog import SILENT, DebugLog
 from ..errors import StoreError
 from ..settings import Settings
-from .aliases import AliasBook, AliasRecord
+from .aliases import AliasBook, AliasMove, AliasRecord
 from .blobs import BlobStore, Key
 from .bytecode import BytecodeStore
 from .envs import EnvRecords
@@ -14,11 +15,12 @@ from .packages import PackageStore
 
 STORE_LAYOUT = Key("v1")
 
-__all__ = ["Store", "open_blob_store", "BlobStore", "Key", "AliasRecord"]
+__all__ = ["Store", "open_blob_store", "BlobStore", "Key", "AliasRecord", "AliasMove"]
 
 
-def open_blob_store(url: str, settings: Settings = None) -> BlobStore:
-    """A BlobStore for a local folder, s3://, gs:// or azure:// URL."""
+def open_blob_store(url: str, settings: Settings = None, log: DebugLog = SILENT) -> BlobStore:
+    """A BlobStore for a local folder, s3://, gs:// or azure:// URL (log: the local
+    store's lock waits)."""
     settings = settings or Settings()
     if not isinstance(url, str) or not url.strip():
         raise StoreError("no store location given", setting="FLOWENV_STORE")
@@ -27,7 +29,7 @@ def open_blob_store(url: str, settings: Settings = None) -> BlobStore:
         from .local import LocalBlobStore
 
         return LocalBlobStore(url[len("file://"):] if url.startswith("file://") else url,
-                              lock_timeout=settings.lock_timeout)
+                              lock_timeout=settings.lock_timeout, log=log)
     if scheme == "s3":
         from .s3 import S3BlobStore
 
@@ -53,8 +55,9 @@ class Store:
     bytecode: BytecodeStore
 
     @classmethod
-    def open(cls, url: str, settings: Settings = None) -> "Store":
-        return cls.over(open_blob_store(url, settings))
+    def open(cls, url: str, settings: Settings = None, log: DebugLog = SILENT) -> "Store":
+        """The store at url; with log on, every operation writes a debug line."""
+        return cls.over(open_blob_store(url, settings, log)).logged(log)
 
     @classmethod
     def over(cls, blobs: BlobStore) -> "Store":
@@ -70,3 +73,11 @@ class Store:
     @property
     def url(self) -> str:
         return self.blobs.url
+
+    def logged(self, log: DebugLog) -> "Store":
+        """This store with a debug line for every operation, when log is on."""
+        from .logged import LoggedBlobStore
+
+        if not log.enabled or isinstance(self.blobs, LoggedBlobStore):
+            return self
+        return Store.over(LoggedBlobStore(self.blobs, log))

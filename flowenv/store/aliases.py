@@ -20,6 +20,23 @@ _CAS_ATTEMPTS = 200
 
 
 @dataclass(frozen=True)
+class AliasMove:
+    """One entry of an alias's history: who pointed it where, when, and from what."""
+
+    at: str  # ISO 8601, UTC
+    by: str
+    envs: Dict[str, str]  # platform -> full_id, after the move
+    previous: Optional[Dict[str, str]]  # before it; None when the alias was created
+    req_id: Optional[str] = None
+
+    @classmethod
+    def from_entry(cls, entry: dict) -> "AliasMove":
+        return cls(str(entry.get("at", "?")), str(entry.get("by", "?")),
+                   dict(entry.get("envs") or {}), entry.get("previous") or None,
+                   entry.get("req_id"))
+
+
+@dataclass(frozen=True)
 class AliasRecord:
     alias: str
     req_id: str
@@ -43,6 +60,10 @@ class AliasRecord:
         if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
             raise ValueError("'history' is not a list of moves")
         return cls(alias, req_id, envs, history)
+
+    @property
+    def moves(self) -> List[AliasMove]:
+        return [AliasMove.from_entry(entry) for entry in self.history]
 
     def full_id_for(self, platform: str) -> str:
         if platform not in self.envs:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator, Optional, Tuple
 
 from ..atomic import FILE_MODE, TEMP_PREFIX, copy_file, os_error, temporary_file, write_bytes
+from ..debuglog import SILENT, DebugLog
 from ..errors import FlowenvError, StoreError
 from ..filelock import DEFAULT_TIMEOUT, file_lock
 from .blobs import CHUNK, BlobStore, Key
@@ -23,10 +24,11 @@ def _store_error(exc: OSError, what: str, path) -> StoreError:
 
 
 class LocalBlobStore(BlobStore):
-    def __init__(self, root, lock_timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, root, lock_timeout: float = DEFAULT_TIMEOUT, log: DebugLog = SILENT):
         self.root = Path(root)
         self.url = str(self.root)
         self.lock_timeout = lock_timeout
+        self.log = log
 
     def _path(self, key: Key) -> Path:
         return self.root / key.path
@@ -108,7 +110,7 @@ class LocalBlobStore(BlobStore):
         # The lock file lives beside the object; flock dies with its holder.
         try:
             with file_lock(Path(str(target) + _LOCK_SUFFIX), "updating %s" % target,
-                           timeout=self.lock_timeout):
+                           timeout=self.lock_timeout, log=self.log):
                 current = self.get(key)
                 if (current[1] if current else None) != etag:
                     return False

@@ -9,9 +9,10 @@ from pathlib import Path
 import flowenv
 
 CORE = Path(flowenv.__file__).parent
-# Modules allowed to read the process environment: the settings, and the remote
-# bootstrap, which is an edge (it runs as a program in the container).
-ENVIRONMENT_READERS = {"settings.py", "bootstrap.py"}
+# Modules allowed to read the process environment: the settings, the remote bootstrap,
+# which is an edge (it runs as a program in the container), and the start-up hook copied
+# into every environment (it runs in the environment's Python, not in flowenv).
+ENVIRONMENT_READERS = {Path("settings.py"), Path("bootstrap.py"), Path("create/site_hook.py")}
 
 
 def _modules():
@@ -36,7 +37,7 @@ def test_the_core_does_not_import_metaflow():
 def test_only_the_settings_and_the_edges_read_the_environment():
     offenders = []
     for rel, tree in _modules():
-        if rel.name in ENVIRONMENT_READERS and rel.parent == Path("."):
+        if rel in ENVIRONMENT_READERS:
             continue
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb") \

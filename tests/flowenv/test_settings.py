@@ -124,3 +124,51 @@ def test_profile_values_may_be_json_typed():
                                   "METAFLOW_FLOWENV_LOCK_TIMEOUT": 30})
     assert settings.conda_channels == ("a", "b") and settings.lock_timeout == 30.0
     assert json.dumps(settings.describe())  # printable as is
+
+
+def test_source_named_per_profile_key():
+    settings = Settings.load({}, {"METAFLOW_FLOWENV_LOCK_TIMEOUT": 30},
+                             profile_name=lambda key: "Metaflow profile dev (config_dev.json)")
+    assert settings.origins["lock_timeout"] == (
+        "METAFLOW_FLOWENV_LOCK_TIMEOUT in the Metaflow profile dev (config_dev.json)")
+
+
+def test_debug_switch_in_every_spelling():
+    assert Settings.load({}).debug is False
+    for environ, profile in (({"FLOWENV_DEBUG": "1"}, {}), ({"METAFLOW_DEBUG_FLOWENV": "1"}, {}),
+                             ({}, {"METAFLOW_DEBUG_FLOWENV": True}),
+                             ({}, {"METAFLOW_FLOWENV_DEBUG": "yes"})):
+        assert Settings.load(environ, profile).debug is True, (environ, profile)
+
+
+def test_gcs_settings_have_flowenv_names_and_google_fallbacks():
+    google = {"GOOGLE_CLOUD_PROJECT": "p1", "STORAGE_EMULATOR_HOST": "http://h:1"}
+    settings = Settings.load(google)
+    assert (settings.gcs_project, settings.gcs_emulator_host) == ("p1", "http://h:1")
+    profiled = Settings.load(google, {"METAFLOW_FLOWENV_GCS_PROJECT": "p2"})
+    assert profiled.gcs_project == "p2"
+
+
+def test_describe_hides_url_credentials_and_shows_values_as_written():
+    settings = Settings.load({"FLOWENV_INDEX_URL": "https://bob:s3cret@pypi.example/simple",
+                              "FLOWENV_COMPILE_BYTECODE": "no"})
+    rows = {name: (value, source) for name, value, source in settings.describe()}
+    assert [name for name, _, _ in settings.describe()] == [d.name for d in DEFINITIONS]
+    assert rows["FLOWENV_INDEX_URL"] == ("https://pypi.example/simple", "FLOWENV_INDEX_URL")
+    assert rows["FLOWENV_COMPILE_BYTECODE"][0] == "no"
+    assert rows["FLOWENV_DEBUG"][0] == "no"
+    assert rows["FLOWENV_STORE"] == ("(unset)", "default")
+    assert "s3cret" not in repr(settings.describe())
+
+
+def test_exported_settings_are_the_remote_ones_that_were_set():
+    settings = Settings.load({"FLOWENV_LOCK_TIMEOUT": "30", "METAFLOW_DEBUG_FLOWENV": "1",
+                              "FLOWENV_CACHE_DIR": "/somewhere",
+                              "FLOWENV_AZURE_CONNECTION_STRING": "AccountKey=s3cret"},
+                             {"METAFLOW_FLOWENV_COMPILE_BYTECODE": False})
+    assert settings.exported() == {"FLOWENV_LOCK_TIMEOUT": "30", "FLOWENV_DEBUG": "yes",
+                                   "FLOWENV_COMPILE_BYTECODE": "no"}
+    # What is exported reads back to the same values.
+    again = Settings.load(settings.exported())
+    assert (again.lock_timeout, again.debug, again.compile_bytecode) == (30.0, True, False)
+    assert Settings.load({}).exported() == {}

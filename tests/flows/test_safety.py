@@ -344,7 +344,10 @@ if __name__ == "__main__":
 ''' % (extra, conda_channel))
     runner.flow("flow.py", "run")
     out = runner.flow("flow.py", "environment", "show", "--json").stdout
-    assert '"zulu==4.0.0"' in out and '"condalib==1.0"' in out
+    steps = json.loads(out[out.index("{"):])["steps"]
+    pins = {step: {f["name"]: f["version"] for f in info["lock"]["files"]}
+            for step, info in steps.items()}
+    assert pins["start"]["zulu"] == "4.0.0" and pins["end"]["condalib"] == "1.0"
 
 
 def test_export_into_a_new_folder(runner, cache):

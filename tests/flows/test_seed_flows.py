@@ -439,8 +439,9 @@ if __name__ == "__main__":
 ''')
     runner.flow("producer.py", "environment", "resolve", "--alias", "team/my-env:v1")
     shown = runner.flow("producer.py", "environment", "show", "--json").stdout
-    data = json.loads(shown[shown.index("{"):])
-    assert "beta==1.5.0" in data["start"]["packages"] and "alpha==2.0.0" in data["start"]["packages"]
+    start = json.loads(shown[shown.index("{"):])["steps"]["start"]
+    pins = {f["name"]: f["version"] for f in start["lock"]["files"]}
+    assert pins == {"alpha": "2.0.0", "beta": "1.5.0"} and start["state"] == "resolved"
     runner.write("consumer.py", CHECK + '''
 from metaflow import FlowSpec, step, named_env_base
 

@@ -1,10 +1,10 @@
-"""`metaflow environment resolve | alias | show | get | create | list | history | export`."""
+"""`metaflow environment resolve | alias | show | get | create | list | history | diff |
+export | config | gc`: printers over flowenv's Python API (..api.EnvironmentAPI)."""
 
 import json
+from contextlib import contextmanager
 
 from metaflow._vendor import click
-
-from contextlib import contextmanager
 
 from ..plugins.errors import FlowenvException
 
@@ -20,25 +20,6 @@ def user_errors():
         raise click.ClickException(str(exc)) from None
 
 
-class _Context:
-    def __init__(self, datastore, quiet=False):
-        self.datastore = datastore
-        self.quiet = quiet
-        self._envs = None
-
-    @property
-    def envs(self):
-        if self._envs is None:
-            from flowenv.progress import QUIET, Progress
-
-            from ..plugins.store_location import open_environments
-
-            # Live on a terminal, plain lines otherwise (CI logs), nothing with --quiet.
-            progress = Progress(mode=QUIET if self.quiet else None)
-            self._envs = open_environments(self.datastore, lambda *a, **k: None, progress)
-        return self._envs
-
-
 @click.group()
 def cli():
     pass
@@ -49,30 +30,33 @@ def cli():
               help="Datastore holding the environments (default: Metaflow's configured one).")
 @click.option("--quiet", "-q", is_flag=True,
               help="No progress: only results and errors.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Debug lines on stderr: every uv and rattler call, store operation and "
+                   "lock wait (as FLOWENV_DEBUG=1 or METAFLOW_DEBUG_FLOWENV=1).")
 @click.pass_context
-def environment(ctx, datastore, quiet):
-    from metaflow.metaflow_config import DEFAULT_DATASTORE
+def environment(ctx, datastore, quiet, verbose):
+    from flowenv.progress import QUIET, Progress
 
-    ctx.obj = _Context(datastore or DEFAULT_DATASTORE, quiet)
+    from ..api import EnvironmentAPI
+
+    # Live on a terminal, plain lines otherwise (CI logs), nothing with --quiet.
+    ctx.obj = EnvironmentAPI(datastore, verbose=verbose,
+                             progress=Progress(mode=QUIET if quiet else None),
+                             warn=lambda message: click.echo("Warning: " + message, err=True))
 
 
-def _echo(message):
-    click.echo(message, err=True)
+def _echo_named(named):
+    click.echo("%s %s -> %s" % ("Named" if named.changed else "Unchanged:", named.alias,
+                                ", ".join("%s (%s)" % (env_id, platform)
+                                          for platform, env_id in sorted(named.envs.items()))))
 
 
-def _spec_from_files(requirements, env_file, pyproject, python, environ):
-    from flowenv.parsers import parse_file
-    from flowenv.spec import Spec
-
-    given = [(f, kind) for f, kind in ((requirements, "requirements"), (env_file, "environment"),
-                                       (pyproject, "pyproject")) if f]
-    if len(given) > 1:
-        raise FlowenvException("Give one of -r, -f or -p, not several")
-    if given:
-        path, kind = given[0]
-        return parse_file(path, kind, python=python, environ=environ,
-                          warn=lambda message: _echo("Warning: " + message))
-    return Spec(python=python, origin="command line")
+def _print_lock(lock, alias=None):
+    click.echo("Environment %s%s: Python %s, %s, %d packages"
+               % (lock.full_id, " = " + alias if alias else "", lock.python, lock.platform,
+                  len(lock.files)))
+    for f in lock.files:
+        click.echo("    %s==%s (%s)" % (f.name, f.version, f.kind))
 
 
 @environment.command(help="Resolve an environment from a requirements.txt (-r), an "
@@ -102,113 +86,25 @@ def _spec_from_files(requirements, env_file, pyproject, python, environ):
 @click.option("--allow-empty", is_flag=True, help="Resolve an environment with no packages "
                                                    "(Python alone), e.g. from an empty file.")
 @click.pass_obj
-def resolve(obj, requirements, env_file, pyproject, lock_path, no_lock, extras, groups,
+def resolve(api, requirements, env_file, pyproject, lock_path, no_lock, extras, groups,
             no_default_groups, python, aliases, arches, using, from_, force, dry_run,
             allow_empty):
-    from flowenv.errors import SpecError
-    from flowenv.spec import Spec
-
     with user_errors():
-        for alias in aliases:
-            from flowenv.refs import Alias
-
-            Alias.parse(alias)
-        envs = obj.envs
-        lock_file = _lock_file_given(envs, lock_path, pyproject, no_lock, extras, groups,
-                                     no_default_groups, (requirements, env_file, from_, using))
-        if lock_file is not None:
-            held = lock_file.platforms()
-            platforms = list(arches) or list(held or [None])
-            if dry_run:
-                for platform in platforms:
-                    _print_lock(envs.lock_from_file(lock_file, platform, python), None)
-                return
-            locks = [envs.import_lock(lock_file, platform, python, force=force)
-                     for platform in platforms]
-            _print_and_name(envs, locks, aliases, force)
-            return
-        if from_:
-            source = envs.lookup_all(from_)
-            spec = Spec.from_identity(next(iter(source.values())).spec, origin=from_)
-            if python:
-                spec = spec.replace(python=python)
-        else:
-            spec = _spec_from_files(requirements, env_file, pyproject, python,
-                                    envs.settings.environ)
-        if using:
-            base = envs.lookup(using)
-            spec = spec.replace(base=base.full_id)
-        if spec.is_empty and not (allow_empty or from_):
-            if requirements or env_file or pyproject:
-                raise SpecError("it asks for no packages, so it would name an empty environment",
-                                file=requirements or env_file or pyproject,
-                                hint="Add requirements, or pass --allow-empty to resolve an "
-                                     "environment with Python alone.")
-            raise SpecError("nothing to resolve", hint="Give -r requirements.txt, -f "
-                            "environment.yml, -p pyproject.toml, --lock FILE, --from ALIAS or "
-                            "--using ALIAS (or --allow-empty for Python alone).")
-        platforms = list(arches) or [None]
-        if dry_run:
-            for platform in platforms:
-                lock = envs.solve_only(spec, platform)
-                _print_lock(lock, None)
-            return
-        locks = [envs.resolve(spec, platform, force=force) for platform in platforms]
-        _print_and_name(envs, locks, aliases, force)
-
-
-def _lock_file_given(envs, lock_path, pyproject, no_lock, extras, groups, no_default_groups,
-                     others):
-    """The lock file to take in: --lock, or the uv.lock beside -p pyproject.toml (said
-    so); None to resolve."""
-    from flowenv.lockfiles import lock_beside, read_lock_file
-
-    if lock_path and (pyproject or any(others)):
-        raise FlowenvException("--lock takes the environment as the lock file pins it: give "
-                               "it alone, without -r, -f, -p, --from or --using")
-    if not lock_path and pyproject and not no_lock and not any(others):
-        lock_path = lock_beside(pyproject)
-        if lock_path:
-            _echo("Using %s, the lock beside %s (--no-lock resolves %s afresh)"
-                  % (lock_path, pyproject, pyproject))
-    if not lock_path:
-        if extras or groups or no_default_groups:
-            raise FlowenvException("--extra, --group and --no-default-groups select parts of "
-                                   "a lock file: give one with --lock")
-        return None
-    return read_lock_file(lock_path, extras=extras, groups=groups,
-                          default_groups=not no_default_groups,
-                          environ=envs.settings.environ)
-
-
-def _print_and_name(envs, locks, aliases, force):
-    for lock in locks:
-        _print_lock(lock, None)
-    for alias in aliases:
-        changed = envs.set_alias(alias, locks, repair=force)
-        click.echo("%s %s -> %s" % ("Named" if changed else "Unchanged:", alias,
-                                    ", ".join("%s (%s)" % (l.full_id, l.platform) for l in locks)))
-
-
-def _print_lock(lock, alias):
-    click.echo("Environment %s%s: Python %s, %s, %d packages"
-               % (lock.full_id, " = " + alias if alias else "", lock.python, lock.platform, len(lock.files)))
-    for f in lock.files:
-        click.echo("    %s==%s (%s)" % (f.name, f.version, f.kind))
-
-
-def _source_lock(obj, source, pathspec):
-    from flowenv import expand_vars
-
-    if bool(source) == bool(pathspec):
-        raise FlowenvException("Give an environment (alias or id) or --pathspec Flow/Run/Step, not both")
-    environ = obj.envs.settings.environ
-    if pathspec:
-        from ..plugins.task_metadata import env_id_of_pathspec
-
-        pathspec = expand_vars(pathspec, "--pathspec", environ)
-        return obj.envs.lookup(env_id_of_pathspec(pathspec, "--pathspec")), pathspec
-    return None, expand_vars(source, "environment", environ)
+        if sum(1 for f in (requirements, env_file, pyproject) if f) > 1:
+            raise FlowenvException("Give one of -r, -f or -p, not several")
+        result = api.resolve(requirements, env_file, pyproject, python, aliases, arches,
+                             using, from_, force, dry_run, lock=lock_path,
+                             lock_beside=not no_lock, extras=extras, groups=groups,
+                             default_groups=not no_default_groups, allow_empty=allow_empty)
+    if result.lock_file and not lock_path:
+        click.echo("Using %s, the lock beside %s (--no-lock resolves %s afresh)"
+                   % (result.lock_file, pyproject, pyproject), err=True)
+    for lock in result.locks:
+        _print_lock(lock)
+    for named in result.named:
+        _echo_named(named)
+    if dry_run:
+        click.echo("Dry run: nothing stored, nothing named.", err=True)
 
 
 @environment.command(help="Name an environment: alias SOURCE ALIAS, or alias --pathspec "
@@ -219,31 +115,24 @@ def _source_lock(obj, source, pathspec):
 @click.option("--restore", is_flag=True, help="Move a mutable ALIAS back to where it pointed before its last move.")
 @click.option("--force", is_flag=True, help="Rewrite an alias record that is damaged.")
 @click.pass_obj
-def alias(obj, args, pathspec, aliases, restore, force):
+def alias(api, args, pathspec, aliases, restore, force):
     with user_errors():
-        envs = obj.envs
         if restore:
             targets = list(args) + list(aliases)
             if len(targets) != 1:
                 raise FlowenvException("--restore takes one alias: metaflow environment alias --restore team/env:latest")
-            entry = envs.restore_alias(targets[0])
-            click.echo("Restored %s -> %s" % (targets[0], ", ".join(entry.values())))
+            named = api.restore(targets[0])
+            click.echo("Restored %s -> %s" % (named.alias, ", ".join(named.envs.values())))
             return
         args = list(args)
-        source = None
-        if not pathspec:
-            if not args:
-                raise FlowenvException("Give a source: alias SOURCE ALIAS, or --pathspec Flow/Run/Step --alias ALIAS")
-            source = args.pop(0)
+        source = None if pathspec else (args.pop(0) if args else None)
+        if not pathspec and source is None:
+            raise FlowenvException("Give a source: alias SOURCE ALIAS, or --pathspec Flow/Run/Step --alias ALIAS")
         names = args + list(aliases)
         if not names:
             raise FlowenvException("Give the alias to set, e.g. --alias team/env:v1")
-        lock, label = _source_lock(obj, source, pathspec)
-        locks = [lock] if lock is not None else list(envs.lookup_all(label).values())
-        for name in names:
-            changed = envs.set_alias(name, locks, repair=force)
-            click.echo("%s %s -> %s" % ("Named" if changed else "Unchanged:", name,
-                                        ", ".join(l.full_id for l in locks)))
+        for named in api.alias(source, names, pathspec=pathspec, force=force):
+            _echo_named(named)
 
 
 @environment.command(help="Show an environment (alias or id) or the one a past step used.")
@@ -251,18 +140,17 @@ def alias(obj, args, pathspec, aliases, restore, force):
 @click.option("--pathspec", default=None, help="Flow/Run/Step of a past step.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full record as JSON.")
 @click.pass_obj
-def show(obj, env, pathspec, as_json):
+def show(api, env, pathspec, as_json):
     with user_errors():
-        lock, label = _source_lock(obj, env, pathspec)
-        locks = [lock] if lock is not None else list(obj.envs.lookup_all(label).values())
-        if as_json:
-            click.echo(json.dumps([l.to_dict() for l in locks], indent=1))
-            return
-        for lock in locks:
-            _print_lock(lock, label if lock is None or label != lock.full_id else None)
-            if lock.spec:
-                click.echo("    requested: %s" % ", ".join(
-                    lock.spec.get("conda", []) + lock.spec.get("pypi", [])))
+        locks = api.show(env, pathspec)
+    if as_json:
+        click.echo(json.dumps([l.to_dict() for l in locks.values()], indent=1))
+        return
+    for lock in locks.values():
+        _print_lock(lock, env if env and env != lock.full_id else None)
+        if lock.spec:
+            click.echo("    requested: %s" % ", ".join(
+                lock.spec.get("conda", []) + lock.spec.get("pypi", [])))
 
 
 @environment.command(help="Create an environment on this machine (in flowenv's cache, or "
@@ -278,59 +166,53 @@ def show(obj, env, pathspec, as_json):
                                             "folder (a folder flowenv did not make is never "
                                             "touched).")
 @click.pass_obj
-def create(obj, env, into_dir, name, install_notebook, force):
-    from pathlib import Path
-
+def create(api, env, into_dir, name, install_notebook, force):
     with user_errors():
-        lock = obj.envs.lookup(env)
-        folder = into_dir or (name if not install_notebook else None)
-        prefix = obj.envs.create(lock, Path(folder).resolve() if folder else None, replace=force)
+        prefix = api.create(env, into_dir or (name if not install_notebook else None), force)
         click.echo(str(prefix))
         if install_notebook:
             from flowenv.notebook import install_kernel
 
             click.echo("Jupyter kernel: %s" % install_kernel(prefix, name or env,
-                                                              obj.envs.settings.environ))
+                                                              api.settings.environ))
 
 
 @environment.command(help="Fetch an environment to this machine's cache; prints its path.")
 @click.argument("env")
 @click.pass_obj
-def get(obj, env):
+def get(api, env):
     with user_errors():
-        click.echo(str(obj.envs.create(obj.envs.lookup(env))))
+        click.echo(str(api.get(env)))
 
 
 @environment.command(name="list", help="List named environments, optionally under a prefix such as team/.")
 @click.argument("prefix", required=False, default="")
 @click.pass_obj
-def list_(obj, prefix):
+def list_(api, prefix):
     with user_errors():
-        records, damaged = obj.envs.aliases(prefix)
-        for error in damaged:
+        listing = api.list(prefix)
+        for error in listing.damaged:
             click.echo("warning: %s" % error, err=True)
-        if not records and not damaged:
+        if not listing.records and not listing.damaged:
             click.echo("No named environments%s in %s" % (" under " + prefix if prefix else "",
-                                                          obj.envs.store.url), err=True)
-        for record in records:
-            last = record.history[-1] if record.history else {}
-            click.echo("%-40s %s  %s by %s" % (record.alias, " ".join(
-                "%s:%s" % (p, f[:12]) for p, f in sorted(record.envs.items())),
-                last.get("at", "?"), last.get("by", "?")))
+                                                          api.store_url), err=True)
+    for record in listing.records:
+        last = record.moves[-1] if record.history else None
+        click.echo("%-40s %s  %s by %s" % (record.alias, " ".join(
+            "%s:%s" % (p, f[:12]) for p, f in sorted(record.envs.items())),
+            last.at if last else "?", last.by if last else "?"))
 
 
 @environment.command(help="Show who moved an alias, when, and from where to where.")
 @click.argument("alias")
 @click.pass_obj
-def history(obj, alias):
+def history(api, alias):
     with user_errors():
-        record = obj.envs.alias_record(alias)
-        for entry in record.history:
-            prev = entry.get("previous") or {}
-            click.echo("%s  %-12s %s -> %s" % (
-                entry["at"], entry["by"],
-                ",".join(v[:12] for v in prev.values()) or "(new)",
-                ",".join(v[:12] for v in entry["envs"].values())))
+        moves = api.history(alias)
+    for move in moves:
+        click.echo("%s  %-12s %s -> %s" % (
+            move.at, move.by, ",".join(v[:12] for v in (move.previous or {}).values()) or "(new)",
+            ",".join(v[:12] for v in move.envs.values())))
 
 
 @environment.command(help="Compare two environments: packages added, removed and "
@@ -340,29 +222,13 @@ def history(obj, alias):
 @click.argument("new")
 @click.option("--arch", default=None, help="Platform (default: this machine's).")
 @click.pass_obj
-def diff(obj, old, new, arch):
+def diff(api, old, new, arch):
     with user_errors():
-        before, after = (_lock_or_env(obj.envs, ref, arch) for ref in (old, new))
-    pins = [{f.name: "%s (%s)" % (f.version, f.kind) for f in lock.files} for lock in (before, after)]
-    if before.python != after.python:
-        click.echo("~ python %s -> %s" % (before.python, after.python))
-    for name in sorted(set(pins[0]) | set(pins[1])):
-        a, b = pins[0].get(name), pins[1].get(name)
-        if a == b:
-            continue
-        click.echo("- %s %s" % (name, a) if b is None else
-                   "+ %s %s" % (name, b) if a is None else "~ %s %s -> %s" % (name, a, b))
-
-
-def _lock_or_env(envs, ref, arch):
-    """A lock file's pins (an existing file), else the environment an alias or id names."""
-    import os
-
-    if os.path.isfile(ref):
-        from flowenv.lockfiles import read_lock_file
-
-        return envs.lock_from_file(read_lock_file(ref, environ=envs.settings.environ), arch)
-    return envs.lookup(ref, arch)
+        changes = api.diff(old, new, arch)
+    for line in changes.lines():
+        click.echo(line)
+    if changes.is_empty:
+        click.echo("No differences (%s, %s)" % (changes.old_id, changes.new_id), err=True)
 
 
 @environment.command(help="Export an environment as a PEP 751 pylock.toml, a pinned "
@@ -376,34 +242,64 @@ def _lock_or_env(envs, ref, arch):
               help="Platform (default: this machine's; conda-lock: every platform of the alias).")
 @click.option("-o", "--output", default=None, type=click.Path(), help="Write to this file (default: stdout).")
 @click.pass_obj
-def export(obj, env, fmt, arch, output):
-    from flowenv import exporters
-
+def export(api, env, fmt, arch, output):
     with user_errors():
-        if fmt == "conda-lock" and not arch:
-            locks = list(obj.envs.lookup_all(env).values())
-        else:
-            locks = [obj.envs.lookup(env, arch)]
-        text = exporters.export(locks, fmt, md5_of=lambda f: _md5(obj.envs, f))
+        text = api.export(env, fmt, arch)
         if output:
-            from flowenv.atomic import os_error, write_text
+            from flowenv.atomic import save_text
 
-            try:
-                write_text(output, text)
-            except OSError as exc:
-                raise os_error(exc, "write", output) from exc
+            save_text(output, text)
     if not output:
         click.echo(text, nl=False)
 
 
-def _md5(envs, file):
-    """The md5 of a locked file, from its verified local copy (records written before
-    flowenv kept conda md5s lack it)."""
-    import hashlib
+@environment.command(help="Show every flowenv setting: its effective value and where it "
+                          "came from (the environment, the Metaflow profile, or the default).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with what each setting does).")
+@click.pass_obj
+def config(api, as_json):
+    with user_errors():
+        rows = api.config()
+        store = api.store_url
+    if as_json:
+        click.echo(json.dumps({"store": store, "settings": [
+            {"name": r.name, "value": r.value, "source": r.source, "help": r.help}
+            for r in rows]}, indent=1))
+        return
+    name_width = max(len(r.name) for r in rows)
+    value_width = min(48, max(len(r.value) for r in rows))
+    for row in rows:
+        click.echo("%-*s  %-*s  %s" % (name_width, row.name, value_width, row.value, row.source))
+    click.echo("Store: %s" % store)
 
-    (path,) = envs.local_copies([file])
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+
+@environment.command(help="Remove environments, cached package files and extracted code "
+                          "not used for --older-than DAYS from this machine's cache, never "
+                          "one in use; prints what it frees.")
+@click.option("--older-than", "days", type=float, default=None, metavar="DAYS",
+              help="Unused for this many days (default: 30).")
+@click.option("--dry-run", is_flag=True, help="Print what would be removed; remove nothing.")
+@click.pass_obj
+def gc(api, days, dry_run):
+    from flowenv.debuglog import size
+
+    from ..api import DEFAULT_GC_DAYS
+
+    with user_errors():
+        report = api.gc(DEFAULT_GC_DAYS if days is None else days, dry_run)
+    verb = "Would remove" if dry_run else "Removed"
+    for entry in report.removed:
+        shared = entry.size - entry.own_size
+        click.echo("%s %s %s (%s%s, unused for %.0f days)" % (
+            verb, entry.kind, entry.path, size(entry.own_size),
+            "; %s more is hard-linked from uv's or rattler's package cache" % size(shared)
+            if shared > 0 else "", entry.idle_days))
+    for entry in report.in_use:
+        click.echo("In use, kept: %s %s" % (entry.kind, entry.path))
+    for text in report.skipped:
+        click.echo("Skipped %s" % text, err=True)
+    for text in report.failed:
+        click.echo("Could not remove %s" % text, err=True)
+    click.echo("%s %s in %d entries (%d in use, %d used recently, kept)" % (
+        "Would free" if dry_run else "Freed", size(report.freed), len(report.removed),
+        len(report.in_use), report.recent))

@@ -2,9 +2,7 @@
 
 import hashlib
 import os
-import shutil
 import sys
-import time
 
 from flowenv.atomic import staging_dir
 
@@ -32,33 +30,34 @@ def _package_key(package):
     return hashlib.sha1(blob.getvalue() if hasattr(blob, "getvalue") else bytes(blob)).hexdigest()
 
 
-def _prune(root):
-    horizon = time.time() - CODE_CACHE_DAYS * 86400
-    for name in os.listdir(root):
-        path = os.path.join(root, name)
-        if os.path.isdir(path) and os.path.getmtime(path) < horizon:
-            shutil.rmtree(path, ignore_errors=True)
+def _extract(package, target):
+    from metaflow.packaging_sys import ContentType
+
+    with staging_dir(target) as tmp:
+        package.extract_into(str(tmp), ContentType.ALL_CONTENT)
+        if sys.flags.dont_write_bytecode:
+            # Tasks will not write bytecode either: compile once here, not in every task.
+            import compileall
+
+            compileall.compile_dir(str(tmp), quiet=2, workers=2)
 
 
-def extracted_code_env(package, root):
+def extracted_code_env(package, envs):
     """Environment variables that make a task import Metaflow, flowenv and the flow from
     the extracted code package, never from the launcher's site-packages. Extractions are
     kept per package, so the next run of unchanged code reuses them and their bytecode;
-    unused ones are pruned after CODE_CACHE_DAYS."""
-    from metaflow.packaging_sys import ContentType
+    this process holds its own in use (`gc` leaves it alone), and others unused for
+    CODE_CACHE_DAYS are removed."""
+    from flowenv.cleanup import CODE, collect
 
-    root = str(root)
+    root = str(envs.cache.code_dir)
     target = os.path.join(root, _package_key(package))
-    if not os.path.isdir(target):
-        with staging_dir(target) as tmp:
-            package.extract_into(str(tmp), ContentType.ALL_CONTENT)
-            if sys.flags.dont_write_bytecode:
-                # Tasks will not write bytecode either: compile once here, not in every task.
-                import compileall
-
-                compileall.compile_dir(str(tmp), quiet=2, workers=2)
-    os.utime(target)  # last use; extraction also keeps the archive's old timestamps
-    _prune(root)
+    for _attempt in range(3):
+        if not os.path.isdir(target):
+            _extract(package, target)
+        if envs.holds.hold(target):  # also stamps its last use
+            break
+    collect(envs.cache, CODE_CACHE_DAYS, kinds=(CODE,), log=envs.log)
     env = {}
     for key, value in package.get_post_extract_env_vars(package.package_metadata, target).items():
         if key.endswith(":"):

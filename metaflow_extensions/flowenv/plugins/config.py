@@ -5,27 +5,36 @@ Metaflow profile (`~/.metaflowconfig/config[_PROFILE].json`, and the project's
 import os
 
 
-def metaflow_profile():
-    """The values of the active Metaflow profile, the project's local config on top."""
+def profile_layers():
+    """(where, values) of each Metaflow configuration file, the winning one last: the
+    active profile, then the project's local config."""
     import importlib
 
     try:
         importlib.import_module("metaflow.metaflow_config")  # reads the profile
         from metaflow import metaflow_config_funcs as funcs
     except Exception:  # Metaflow half-imported: the environment is then all we have
-        return {}
-    return {**(funcs.METAFLOW_CONFIG or {}), **(funcs.METAFLOW_LOCAL_CONFIG or {})}
-
-
-def profile_name():
+        return []
+    home = os.environ.get("METAFLOW_HOME", "~/.metaflowconfig")
     profile = os.environ.get("METAFLOW_PROFILE")
-    return "Metaflow profile %s" % profile if profile else "Metaflow configuration"
+    path = os.path.expanduser(os.path.join(home, "config_%s.json" % profile if profile
+                                           else "config.json"))
+    where = ("Metaflow profile %s (%s)" % (profile, path) if profile
+             else "Metaflow configuration %s" % path)
+    return [(where, funcs.METAFLOW_CONFIG or {}),
+            ("project's .metaflow/config.json", funcs.METAFLOW_LOCAL_CONFIG or {})]
 
 
-def load_settings(**overrides):
+def metaflow_settings(**overrides):
+    """Settings from the environment, the Metaflow configuration and the overrides given
+    (command-line options, by field name); an unusable value is a SettingsError naming
+    its source."""
     from flowenv.settings import Settings
 
-    from .errors import user_errors
+    profile, sources = {}, {}
+    for where, values in profile_layers():
+        profile.update(values)
+        sources.update(dict.fromkeys(values, where))
+    return Settings.load(os.environ, profile, overrides,
+                         lambda key: sources.get(key, "Metaflow configuration"))
 
-    with user_errors():
-        return Settings.load(os.environ, metaflow_profile(), overrides, profile_name())

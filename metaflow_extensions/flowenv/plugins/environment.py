@@ -10,6 +10,7 @@ from metaflow.metaflow_environment import MetaflowEnvironment
 from .decorators import ENV_VAR_ALIAS, ENV_VAR_ID
 from . import remote
 from .code_package import extracted_code_env, flowenv_files
+from .config import metaflow_settings
 from .errors import FlowenvException, user_errors
 from .runtime_support import support_path
 from .task_metadata import env_id_of_pathspec
@@ -30,6 +31,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
         self._import_lock = threading.Lock()
         self._code_env = None  # set once per run by prepare_code
         self._support = {}  # (python minor, platform) -> Metaflow's runtime needs
+        self._setting_overrides = {}  # from command-line options (environment --verbose)
 
     def decospecs(self):
         return ("named_env",) + super().decospecs()
@@ -55,11 +57,18 @@ class FlowenvEnvironment(MetaflowEnvironment):
                 progress = EchoProgress(self._echo)
             else:
                 progress = Progress()
-            self._envs = open_environments(self.datastore_type, self._echo, progress)
+            with user_errors():
+                self._envs = open_environments(self.datastore_type, self._echo, progress,
+                                               metaflow_settings(**self._setting_overrides))
         return self._envs
 
     def settings(self):
         return self.environments().settings
+
+    def override_settings(self, **overrides):
+        """Settings given on the command line, over the environment and the profile."""
+        self._setting_overrides.update(overrides)
+        self._envs = None
 
     def plans(self):
         if self._plans is None:
@@ -75,8 +84,10 @@ class FlowenvEnvironment(MetaflowEnvironment):
                 }
         return self._plans
 
-    def lock_for_reference(self, plan, platform=None):
-        """The lock a named_env / named_env_base reference points to, right now."""
+    def lock_for_reference(self, plan, platform=None, lock_files="import"):
+        """The lock a named_env / named_env_base reference points to, right now. A lock=
+        file is taken in ("import": stored, once per run), only read ("read": a dry run),
+        or looked up in the store ("find": None when it was never taken in)."""
         from flowenv import expand_vars
         from flowenv.errors import FlowenvError
 
@@ -84,7 +95,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
         environ = envs.settings.environ
         try:
             if plan.lock:
-                return self._import(plan.lock, platform), None
+                return self._lock_file_env(plan.lock, platform, lock_files), None
             if plan.name:
                 name = expand_vars(plan.name, plan.source, environ)
                 return envs.lookup(name, platform), name
@@ -100,18 +111,25 @@ class FlowenvEnvironment(MetaflowEnvironment):
                 % (plan.source, pathspec, lock.platform, plan.step, platform, pathspec, platform))
         return lock, None
 
-    def _import(self, ref, platform):
-        """The environment a lock file pins for platform, taken in once per run."""
+    def _lock_file_env(self, ref, platform, how):
+        """The environment a lock file pins for platform; taken in once per run."""
         from flowenv.lockfiles import read_lock_file
         from flowenv.platforms import host_platform
 
+        envs = self.environments()
         key = (ref, platform or host_platform())
+
+        def read():
+            return read_lock_file(ref.path, extras=ref.extras, groups=ref.groups,
+                                  environ=envs.settings.environ)
+
+        if how == "read":
+            return envs.lock_from_file(read(), key[1])
+        if how == "find":
+            return self._imported.get(key) or envs.find_import(read(), key[1])
         with self._import_lock:
             if key not in self._imported:
-                envs = self.environments()
-                lock_file = read_lock_file(ref.path, extras=ref.extras, groups=ref.groups,
-                                           environ=envs.settings.environ)
-                self._imported[key] = envs.import_lock(lock_file, key[1])
+                self._imported[key] = envs.import_lock(read(), key[1])
             return self._imported[key]
 
     def platform_for(self, step_name):
@@ -122,15 +140,24 @@ class FlowenvEnvironment(MetaflowEnvironment):
 
         return host_platform()
 
-    def resolve_step(self, plan, force=False):
+    def resolve_step(self, plan, force=False, platform=None, dry_run=False):
+        """(lock, alias shown) of a step with a fixed environment, for platform (default:
+        where the step runs); dry_run resolves without storing anything."""
         envs = self.environments()
-        platform = self.platform_for(plan.step)
+        platform = platform or self.platform_for(plan.step)
+
+        def resolve(spec):
+            if dry_run:
+                return envs.solve_only(spec, platform)
+            return envs.resolve(spec, platform, force=force)
+
         if plan.reference:
-            base, alias = self.lock_for_reference(plan, platform)
+            base, alias = self.lock_for_reference(plan, platform,
+                                                  "read" if dry_run else "import")
             if plan.spec is None:
                 return base, alias
-            return envs.resolve(plan.spec.replace(base=base.full_id), platform, force), None
-        return envs.resolve(plan.spec, platform, force=force), None
+            return resolve(plan.spec.replace(base=base.full_id)), None
+        return resolve(plan.spec), None
 
     def resolve_steps(self, only_steps=None, force=False):
         """(step -> (lock, alias)) for every step that has a fixed environment."""
@@ -244,9 +271,9 @@ class FlowenvEnvironment(MetaflowEnvironment):
             tools = self.environments().resolve(
                 Spec(pypi=tuple(tools_requirements(conda)), python=python,
                      origin="flowenv's tools"), platform)
-        return remote.bootstrap_commands(
-            step_name, store_url(datastore_type, self.settings(), self._echo), ref,
-            tools.full_id, alias)
+            return remote.bootstrap_commands(
+                step_name, store_url(datastore_type, self.settings(), self._echo), ref,
+                tools.full_id, alias, self.settings().exported())
 
     # -- code package for local tasks --------------------------------------------------
 
@@ -258,7 +285,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
 
     def prepare_code(self, package):
         if self._code_env is None:
-            self._code_env = extracted_code_env(package, self.environments().cache.code_dir)
+            self._code_env = extracted_code_env(package, self.environments())
 
     def code_env_vars(self):
         return dict(self._code_env or {})

@@ -14,3 +14,5 @@ ENVIRONMENTS_DESC = [
     ("pypi", ".environment.PypiNamedEnvironment"),
 ]
 CLIS_DESC = [("environment", ".flow_cli.cli")]
+# Runner("flow.py").environment(): imported with Metaflow itself, so it imports nothing heavy.
+RUNNER_CLIS_DESC = [("environment", ".runner_environment.RunnerEnvironment")]

@@ -5,13 +5,17 @@ STEP_ENV_LINK = ".flowenv/step-env"
 STEP_PYTHON = STEP_ENV_LINK + "/bin/python"
 
 
-def bootstrap_commands(step_name, store_url, env_ref, tools_id, alias=None):
+def bootstrap_commands(step_name, store_url, env_ref, tools_id, alias=None, settings=None):
     """Shell commands, quoted to survive Metaflow's `bash -c "..."` wrapping (no double
-    quotes). env_ref is an env id, or an alias whose @{VAR} is expanded in the container."""
+    quotes). env_ref is an env id, or an alias whose @{VAR} is expanded in the container.
+    settings: the launcher's flowenv settings the container needs (name -> text), set
+    for the bootstrap (Metaflow passes its own, such as METAFLOW_S3_ENDPOINT_URL)."""
+    assignments = "".join("%s=%s " % (name, _quoted(name, value))
+                          for name, value in sorted((settings or {}).items()))
     commands = [
         "echo 'flowenv: creating the environment of step %s'" % step_name,
-        "python -m flowenv.bootstrap --store '%s' --env '%s' --tools %s --link %s "
-        "--cache .flowenv/cache" % (store_url, env_ref, tools_id, STEP_ENV_LINK),
+        "%spython -m flowenv.bootstrap --store '%s' --env '%s' --tools %s --link %s "
+        "--cache .flowenv/cache" % (assignments, store_url, env_ref, tools_id, STEP_ENV_LINK),
         "export FLOWENV_ENV_ID=$(cat %s.id)" % STEP_ENV_LINK,
         # Metaflow's own needs (boto3, requests) come from the image, after the env's packages.
         "export FLOWENV_SITE_APPEND=$(python -c 'import os, site; "
@@ -20,3 +24,12 @@ def bootstrap_commands(step_name, store_url, env_ref, tools_id, alias=None):
     if alias:
         commands.append("export FLOWENV_ENV_ALIAS='%s'" % alias)
     return commands
+
+
+def _quoted(name, value):
+    if any(c in value for c in "'\"\\$`"):
+        from flowenv.errors import SettingsError
+
+        raise SettingsError("its value %r cannot be passed to a remote container (no quotes, "
+                            "backslashes, $ or backticks)" % value, setting=name)
+    return "'%s'" % value

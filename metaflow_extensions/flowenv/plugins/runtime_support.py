@@ -33,9 +33,15 @@ INSTALLED = {
 
 
 def support_path(envs, datastore_type: str, python_minor: str, platform: str) -> str:
-    if python_minor == "%d.%d" % sys.version_info[:2]:
-        return copy_from_launcher(envs.cache, datastore_type)
-    return _resolved_for(envs, datastore_type, python_minor, platform)
+    """The folder, held in use by this process (`gc` leaves it alone)."""
+    for _attempt in range(3):
+        if python_minor == "%d.%d" % sys.version_info[:2]:
+            path = copy_from_launcher(envs.cache, datastore_type)
+        else:
+            path = _resolved_for(envs, datastore_type, python_minor, platform)
+        if envs.holds.hold(path):
+            break
+    return path
 
 
 def copy_from_launcher(cache, datastore_type):

@@ -13,9 +13,10 @@ def store_url(datastore_type: str, settings, echo=None) -> str:
 
     impl = [d for d in DATASTORES if d.TYPE == datastore_type]
     if not impl:
-        from .errors import FlowenvException
+        from flowenv.errors import StoreError
 
-        raise FlowenvException("Unknown datastore %r" % datastore_type)
+        raise StoreError("unknown datastore %r (Metaflow has %s)" % (
+            datastore_type, ", ".join(d.TYPE for d in DATASTORES)))
     root = impl[0].get_datastore_root_from_config(echo or (lambda *a, **k: None))
     if datastore_type == "local":
         return os.path.join(root, STORE_FOLDER)
@@ -25,14 +26,16 @@ def store_url(datastore_type: str, settings, echo=None) -> str:
 
 
 def open_environments(datastore_type: str, echo=None, progress=None, settings=None):
+    """flowenv's Environments on the store of a Metaflow datastore; errors are flowenv's."""
     from flowenv import Environments, LocalCache, Store
+    from flowenv.debuglog import debug_log
     from flowenv.progress import Progress
 
-    from .config import load_settings
-    from .errors import user_errors
+    from .config import metaflow_settings
 
-    settings = settings or load_settings()
-    with user_errors():
-        cache = LocalCache(settings.cache_dir).ensure()
-        store = Store.open(store_url(datastore_type, settings, echo), settings)
-    return Environments(store, cache, progress=progress or Progress(), settings=settings)
+    settings = settings or metaflow_settings()
+    log = debug_log(settings.debug)
+    cache = LocalCache(settings.cache_dir).ensure()
+    store = Store.open(store_url(datastore_type, settings, echo), settings, log)
+    return Environments(store, cache, progress=progress or Progress(), settings=settings,
+                        log=log)

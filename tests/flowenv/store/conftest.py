@@ -42,33 +42,6 @@ def object_server():
         yield get
 
 
-def _new_bucket(kind, server, name):
-    if kind == "s3":
-        import boto3
-
-        session = boto3.session.Session(
-            aws_access_key_id=server.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=server.env["AWS_SECRET_ACCESS_KEY"],
-            region_name=server.env["AWS_DEFAULT_REGION"],
-        )
-        session.client("s3", endpoint_url=server.endpoint).create_bucket(Bucket=name)
-    elif kind == "gcs":
-        from google.auth.credentials import AnonymousCredentials
-        from google.cloud import storage
-
-        client = storage.Client(
-            project=server.env["GOOGLE_CLOUD_PROJECT"],
-            credentials=AnonymousCredentials(),
-            client_options={"api_endpoint": server.endpoint},
-        )
-        client.create_bucket(name)
-    elif kind == "azure":
-        from azure.storage.blob import BlobServiceClient
-
-        connection_string = server.env["FLOWENV_AZURE_CONNECTION_STRING"]
-        BlobServiceClient.from_connection_string(connection_string).create_container(name)
-
-
 _SCHEMES = {"s3": "s3", "gcs": "gs", "azure": "azure"}
 
 
@@ -82,7 +55,7 @@ def store_spec(request, tmp_path, monkeypatch, object_server):
     for name, value in server.env.items():
         monkeypatch.setenv(name, value)
     bucket = "flowenv-test-%s" % uuid.uuid4().hex[:16]
-    _new_bucket(kind, server, bucket)
+    servers.new_bucket(kind, server, bucket)
     url = "%s://%s/runs/%s" % (_SCHEMES[kind], bucket, uuid.uuid4().hex[:8])
     return servers.StoreSpec(kind, url, dict(server.env))
 
