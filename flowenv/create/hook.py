@@ -17,6 +17,8 @@ MODULE = "_flowenv_site_hook"
 # zz_ sorts it after every other .pth file of the environment.
 PTH = "zz_flowenv_site_append.pth"
 SOURCE = Path(__file__).with_name("site_hook.py")
+# Like the environment's own bytecode: valid wherever the source is the same.
+CHECKED = py_compile.PycInvalidationMode.CHECKED_HASH
 
 
 def install_site_hook(prefix: Path, python: Path, python_minor: str) -> None:
@@ -32,10 +34,11 @@ def install_site_hook(prefix: Path, python: Path, python_minor: str) -> None:
 def _compile(module: Path, python: Path, python_minor: str) -> None:
     if python_minor == "%d.%d" % sys.version_info[:2] and sys.implementation.name == "cpython":
         py_compile.compile(str(module), cfile=importlib.util.cache_from_source(str(module)),
-                           doraise=True)
+                           doraise=True, invalidation_mode=CHECKED)
         return
     proc = subprocess.run([str(python), "-I", "-c", "import py_compile, sys; "
-                           "py_compile.compile(sys.argv[1], doraise=True)", str(module)],
+                           "py_compile.compile(sys.argv[1], doraise=True, invalidation_mode="
+                           "py_compile.PycInvalidationMode.CHECKED_HASH)", str(module)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
         raise CreateError("compiling %s with the environment's Python failed:\n%s"

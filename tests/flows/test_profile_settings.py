@@ -66,6 +66,8 @@ def test_config_shows_each_setting_from_the_profile(runner, profiles, tmp_path):
         "FLOWENV_NETRC": ("/home/ann/.netrc-work", "/home/ann/.netrc-work"),
         "FLOWENV_REMOTE_PLATFORM": ("linux-aarch64", "linux-aarch64"),
         "FLOWENV_COMPILE_BYTECODE": (True, "yes"),
+        "FLOWENV_SHARE_BYTECODE": (False, "no"),
+        "FLOWENV_FETCH_CONCURRENCY": (3, "3"),
         "FLOWENV_UV_BIN": ("/opt/uv", "/opt/uv"),
         "METAFLOW_S3_ENDPOINT_URL": ("http://127.0.0.1:9", "http://127.0.0.1:9"),
         "FLOWENV_AZURE_CONNECTION_STRING": ("AccountName=a;AccountKey=s3cret", "(set, hidden)"),

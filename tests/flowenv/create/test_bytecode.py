@@ -33,8 +33,10 @@ def machine(store, tmp_path, name, **settings):
 
 
 def pycs(prefix):
+    """The packages' bytecode (not flowenv's start-up hook, always compiled)."""
     return sorted(p.relative_to(prefix).as_posix()
-                  for p in prefix.glob("lib/python*/site-packages/**/__pycache__/*.pyc"))
+                  for p in prefix.glob("lib/python*/site-packages/**/__pycache__/*.pyc")
+                  if not p.name.startswith("_flowenv_site_hook."))
 
 
 def checked_hash(path) -> bool:
