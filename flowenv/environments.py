@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,7 +28,8 @@ from .platforms import Target, check_platform, host_platform
 from .progress import SILENT, Progress
 from .refs import Alias, is_full_id
 from .settings import Settings
-from .spec import Spec, check_supported_python, conda_name, python_specifier
+from .spec import (Spec, check_supported_python, conda_name, python_specifier,
+                   requirement_name)
 from .store import AliasRecord, Store
 from .usage import Holds
 from .uv_runner import UvRunner
@@ -88,9 +90,9 @@ class Environments:
             if base.platform != platform:
                 raise ResolveError("cannot extend environment %s (built for %s) for platform %s"
                                    % (base.full_id, base.platform, platform))
-            return Target(platform, base.python)
+            return Target(platform, base.python, spec.glibc)
         interpreter = self.finder.find(spec.python or self.default_python())
-        return Target(platform, interpreter.version)
+        return Target(platform, interpreter.version, spec.glibc)
 
     def resolve(self, spec: Spec, platform: str = None, force: bool = False) -> Lock:
         """The lock for spec: the last published resolution, or a new one (then published)."""
@@ -113,7 +115,43 @@ class Environments:
         """Resolve without storing anything (a dry run)."""
         return self._solve(self.request(spec), check_platform(platform or host_platform()))
 
-    def _solve(self, spec: Spec, platform: str) -> Lock:
+    def resolve_together(self, spec: Spec, platforms: Sequence[str], force: bool = False,
+                         store: bool = True) -> List[Lock]:
+        """One lock per platform, each package they share at one version: the newest
+        version that every platform has files for (co-resolution, resolve/together.py).
+        The request is spec for exactly these platforms, so it has a requirements id of its
+        own; with store=False nothing is stored (a dry run)."""
+        from .resolve.together import solve_together
+
+        platforms = list(dict.fromkeys(check_platform(p) for p in platforms))
+        if len(platforms) == 1:
+            if not store:
+                return [self.solve_only(spec, platforms[0])]
+            return [self.resolve(spec, platforms[0], force)]
+        spec = self.request(spec)
+        blob = json.dumps({"spec": spec.req_id, "together": sorted(platforms)}, sort_keys=True)
+        req_id = hashlib.sha256(blob.encode()).hexdigest()[:32]
+        repair = force
+        if store and not force:
+            try:
+                cached = [self.store.envs.resolution(req_id, p) for p in platforms]
+            except DamagedRecord as exc:
+                self.progress.say("%s; resolving again" % exc)
+                cached, repair = [None], True
+            if all(lock is not None for lock in cached):
+                return cached
+        exempt = {requirement_name(r) for r in spec.pypi if ";" in r}
+        solved = solve_together(platforms, lambda p, ceilings: self._solve(spec, p, ceilings),
+                                exempt)
+        locks = [dataclasses.replace(solved[p], req_id=req_id,
+                                     spec=dict(solved[p].spec, resolved_together=platforms))
+                 for p in platforms]
+        if store:
+            for lock in locks:
+                self.publish(lock, spec, repair=repair)
+        return locks
+
+    def _solve(self, spec: Spec, platform: str, ceilings=None) -> Lock:
         from .resolve import PypiTools, solve
         from .resolve.build import SourceBuilder
 
@@ -138,7 +176,8 @@ class Environments:
         with self.progress.task("Resolving %s for %s" % (spec.describe(), platform)), \
                 self.using_cache():
             target = None if spec.conda and base is None else self.target_for(spec, platform, base)
-            lock = solve(spec, platform, target, base, self.uv, self.cache, tools, self.log)
+            lock = solve(spec, platform, target, base, self.uv, self.cache, tools, self.log,
+                         ceilings)
         check_supported_python(lock.python, spec.origin or None)  # a conda solve's choice
         return lock
 

@@ -24,6 +24,9 @@ class Target:
 
     platform: str
     python_version: str  # "3.11.7"
+    # The glibc of the target's machines (Linux; a requested __glibc): caps the manylinux
+    # level of the wheels chosen. None: this machine's own on its platform, else the default.
+    glibc: Optional[Tuple[int, int]] = None
 
     @property
     def python_minor(self) -> str:
@@ -62,28 +65,40 @@ def host_glibc() -> Optional[Tuple[int, int]]:
     return int(major), int(minor)
 
 
-def glibc_for(platform_name: str) -> Tuple[int, int]:
+def glibc_for(platform_name: str, requested: Optional[Tuple[int, int]] = None) -> Tuple[int, int]:
+    if requested is not None:
+        return requested
     if platform_name == host_platform():
         return host_glibc() or DEFAULT_LINUX_GLIBC
     return DEFAULT_LINUX_GLIBC
 
 
-def uv_python_platform(platform_name: str) -> str:
+def parse_glibc(version: str) -> Tuple[int, int]:
+    """'2.27' (a __glibc virtual package's version) -> (2, 27)."""
+    try:
+        major, minor = (int(x) for x in version.split(".")[:2])
+    except ValueError:
+        raise SpecError("__glibc=%s is not a glibc version: write major.minor, such as 2.27"
+                        % version) from None
+    return major, minor
+
+
+def uv_python_platform(platform_name: str, glibc: Optional[Tuple[int, int]] = None) -> str:
     """The --python-platform triple uv understands for this target."""
     arch = _ARCH[check_platform(platform_name)]
     if platform_name.startswith("linux"):
         # uv knows manylinux levels up to a point; the foreign default is safe everywhere.
-        major, minor = glibc_for(platform_name)
+        major, minor = glibc_for(platform_name, glibc)
         minor = min(minor, 40)
         return "%s-manylinux_%d_%d" % (arch, major, minor)
     return "%s-apple-darwin" % ("aarch64" if arch == "arm64" else arch)
 
 
-def wheel_platform_tags(platform_name: str) -> List[str]:
+def wheel_platform_tags(platform_name: str, glibc: Optional[Tuple[int, int]] = None) -> List[str]:
     """Platform tags in preference order, most specific first."""
     arch = _ARCH[check_platform(platform_name)]
     if platform_name.startswith("linux"):
-        major, top = glibc_for(platform_name)
+        major, top = glibc_for(platform_name, glibc)
         tags = ["manylinux_%d_%d_%s" % (major, m, arch) for m in range(top, 4, -1)]
         legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
         for minor, name in legacy.items():
@@ -100,7 +115,7 @@ def wheel_tag_priority(target: Target) -> List[str]:
     from packaging.tags import compatible_tags, cpython_tags
 
     version = tuple(int(x) for x in target.python_minor.split("."))
-    platforms = wheel_platform_tags(target.platform)
+    platforms = wheel_platform_tags(target.platform, target.glibc)
     tags = list(cpython_tags(version, platforms=platforms)) + list(
         compatible_tags(version, "cp" + target.python_nodot, platforms)
     )

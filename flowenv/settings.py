@@ -9,7 +9,9 @@ Each setting is looked up, first found wins, as:
 2. the environment variable `FLOWENV_X`, then `METAFLOW_FLOWENV_X` (Metaflow's spelling);
 3. the Metaflow profile's `METAFLOW_FLOWENV_X` (`~/.metaflowconfig/config*.json`);
 4. the setting's other variables: uv's, then pip's for the indexes (`UV_DEFAULT_INDEX`,
-   `UV_INDEX_URL`, `PIP_INDEX_URL`, ...), Metaflow's own settings for the store endpoints;
+   `UV_INDEX_URL`, `PIP_INDEX_URL`, ...), Metaflow's own settings for the store endpoints,
+   the reference extension's where they mean the same (`METAFLOW_CONDA_REMOTE_COMMANDS`,
+   ...); those named `METAFLOW_X` are also read from the profile;
 5. for the index settings, uv's configuration files, then pip's (tool_config.py: the
    project's uv.toml or [tool.uv], the user's and the system's uv.toml; PIP_CONFIG_FILE,
    the site, user and global pip.conf);
@@ -35,6 +37,8 @@ from .redact import redact_url
 
 DEFAULT_CHANNEL_ALIAS = "https://conda.anaconda.org/"
 PLATFORMS = ("linux-64", "linux-aarch64", "osx-64", "osx-arm64")
+# Metaflow's compute decorators that run a step on another machine.
+REMOTE_DECORATORS = ("batch", "kubernetes", "nvidia", "snowpark", "slurm", "nvct", "skypilot_step")
 
 
 # -- value parsers: text (or a JSON value from a profile) -> typed value -----------------
@@ -126,11 +130,50 @@ def _url(value) -> str:
     return text
 
 
+def _names(value) -> Tuple[str, ...]:
+    """Names, comma- or space-separated, or a JSON list (as Metaflow's own settings are)."""
+    text = value if isinstance(value, (list, tuple)) else _text(value)
+    if isinstance(text, str) and text.startswith("["):
+        try:
+            text = json.loads(text)
+        except ValueError:
+            raise ValueError("not a JSON list of names") from None
+    names = _words(" ,")(text)
+    if not names:
+        raise ValueError("expected names, such as batch,kubernetes")
+    return names
+
+
+def _virtual_package_entries(value):
+    """Entries 'name=version[=build]' of the flat form, or of the reference extension's JSON
+    mappings: {"__cuda": "12.2"}, or per platform {"linux-64": {"__glibc": "2.27"}}, which
+    flowenv applies to every platform (a virtual package only concerns its own)."""
+    text = _text(value) if not isinstance(value, dict) else value
+    if isinstance(text, str) and not text.startswith("{"):
+        return _words(",")(text)
+    try:
+        mapping = json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        raise ValueError("not a JSON mapping of virtual packages") from None
+    if mapping and all(isinstance(v, dict) for v in mapping.values()):
+        merged = {}
+        for platform, entries in mapping.items():
+            for name, version in entries.items():
+                if merged.get(name, version) != version:
+                    raise ValueError("platforms give %s two versions (%s, %s): flowenv applies "
+                                     "one to every platform" % (name, merged[name], version))
+                merged[name] = version
+        mapping = merged
+    if not all(isinstance(k, str) and isinstance(v, (str, int, float)) for k, v in mapping.items()):
+        raise ValueError("expected {\"__name\": \"version\"}")
+    return ["%s=%s" % (k, v) for k, v in mapping.items()]
+
+
 def _virtual_packages(value) -> Tuple[str, ...]:
     """'__glibc=2.17,__cuda=12.2' -> ('__cuda=12.2=0', '__glibc=2.17=0'); '__cuda=' removes."""
     out = {}
-    for entry in _words(",")(value):
-        name, _, rest = entry.partition("=")
+    for entry in _virtual_package_entries(value):
+        name, _, rest = entry.replace("==", "=", 1).partition("=")
         version, _, build = rest.partition("=")
         if not name.startswith("__") or len(name) < 3:
             raise ValueError("%r is not a virtual package: write __name=version[=build], "
@@ -195,7 +238,8 @@ DEFINITIONS = (
     Definition("cache_dir", "FLOWENV_CACHE_DIR", _directory,
                "this machine's cache (default $XDG_CACHE_HOME/flowenv or ~/.cache/flowenv)"),
     Definition("lock_timeout", "FLOWENV_LOCK_TIMEOUT", _positive_seconds,
-               "seconds to wait for another process holding a lock (600)", remote=True),
+               "seconds to wait for another process holding a lock (600)", remote=True,
+               fallbacks=("METAFLOW_CONDA_LOCK_TIMEOUT",)),
     Definition("pythons", "FLOWENV_PYTHONS", _words(os.pathsep),
                "extra interpreter paths or globs, %r-separated" % os.pathsep),
     Definition("conda_channels", "FLOWENV_CONDA_CHANNELS", _words(", "),
@@ -203,12 +247,19 @@ DEFINITIONS = (
     Definition("conda_channel_alias", "FLOWENV_CONDA_CHANNEL_ALIAS", _url,
                "where channel names point (%s)" % DEFAULT_CHANNEL_ALIAS, resolution=True),
     Definition("conda_virtual_packages", "FLOWENV_CONDA_VIRTUAL_PACKAGES", _virtual_packages,
-               "virtual packages for conda solves, e.g. __glibc=2.17,__cuda=12.2",
-               resolution=True),
+               "virtual packages for conda solves, e.g. __glibc=2.17,__cuda=12.2 (__glibc also "
+               "caps the manylinux level of wheels; else METAFLOW_CONDA_SYS_DEFAULT_PACKAGES)",
+               fallbacks=("METAFLOW_CONDA_SYS_DEFAULT_PACKAGES",), resolution=True),
+    Definition("gpu_virtual_packages", "FLOWENV_GPU_VIRTUAL_PACKAGES", _virtual_packages,
+               "virtual packages added for steps that ask for a GPU (gpu= of @resources, "
+               "@kubernetes, @batch), e.g. __cuda=12.2 (else "
+               "METAFLOW_CONDA_SYS_DEFAULT_GPU_PACKAGES)",
+               fallbacks=("METAFLOW_CONDA_SYS_DEFAULT_GPU_PACKAGES",), resolution=True),
     Definition("index_url", "FLOWENV_INDEX_URL", _index_url,
-               "the PyPI index (else UV_DEFAULT_INDEX, UV_INDEX_URL, PIP_INDEX_URL)",
-               fallbacks=("UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"), resolution=True,
-               tool_config=True),
+               "the PyPI index (else METAFLOW_CONDA_DEFAULT_PYPI_SOURCE, UV_DEFAULT_INDEX, "
+               "UV_INDEX_URL, PIP_INDEX_URL)",
+               fallbacks=("METAFLOW_CONDA_DEFAULT_PYPI_SOURCE", "UV_DEFAULT_INDEX",
+                          "UV_INDEX_URL", "PIP_INDEX_URL"), resolution=True, tool_config=True),
     Definition("extra_index_urls", "FLOWENV_EXTRA_INDEX_URLS", _index_urls,
                "extra PyPI indexes, space-separated (else UV_INDEX, UV_EXTRA_INDEX_URL, "
                "PIP_EXTRA_INDEX_URL)",
@@ -233,7 +284,12 @@ DEFINITIONS = (
                "the netrc file holding index credentials (else NETRC, else ~/.netrc)",
                fallbacks=("NETRC",)),
     Definition("remote_platform", "FLOWENV_REMOTE_PLATFORM", _platform,
-               "platform of remote steps (linux-64)"),
+               "platform of remote steps whose compute decorator names none (linux-64)"),
+    Definition("remote_decorators", "FLOWENV_REMOTE_DECORATORS", _names,
+               "decorators that run a step elsewhere: it is resolved for their platform and "
+               "built in the container (%s; else METAFLOW_CONDA_REMOTE_COMMANDS)"
+               % ",".join(REMOTE_DECORATORS),
+               fallbacks=("METAFLOW_CONDA_REMOTE_COMMANDS",)),
     Definition("compile_bytecode", "FLOWENV_COMPILE_BYTECODE", _tristate,
                "compile bytecode when creating environments: yes, no or auto (yes when "
                "PYTHONDONTWRITEBYTECODE is set, since steps then cannot cache it)",
@@ -294,6 +350,7 @@ class Settings:
     conda_channels: Tuple[str, ...] = ("conda-forge",)
     conda_channel_alias: str = DEFAULT_CHANNEL_ALIAS
     conda_virtual_packages: Tuple[str, ...] = ()
+    gpu_virtual_packages: Tuple[str, ...] = ()
     index_url: Optional[str] = None
     extra_index_urls: Tuple[str, ...] = ()
     find_links: Tuple[str, ...] = ()
@@ -302,6 +359,7 @@ class Settings:
     keyring_provider: Optional[str] = None
     netrc: Optional[str] = None
     remote_platform: str = "linux-64"
+    remote_decorators: Tuple[str, ...] = REMOTE_DECORATORS
     compile_bytecode: Optional[bool] = None
     share_bytecode: bool = True
     fetch_concurrency: int = 8

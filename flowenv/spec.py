@@ -21,12 +21,13 @@ from packaging.version import InvalidVersion, Version
 
 from .direct_refs import DirectRef, parse_direct, portable_path
 from .errors import SpecError
+from .platforms import parse_glibc
 from .redact import redact_text, redact_url
 
 SPEC_SCHEMA = 2
 _BARE_VERSION = re.compile(r"^\d+(\.\d+)*(\.\*)?$")
 _CONDA_PACKAGE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
-_VIRTUAL = re.compile(r"^__[a-z0-9_]+=[^=\s]*(=[^=\s]+)?$")
+_VIRTUAL = re.compile(r"^(__[a-z0-9_]+)(?:\s*==?\s*|\s+)([^=\s<>!~]*)(?:=([^=\s]+))?$")
 _INDEX_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
@@ -143,13 +144,19 @@ def conda_name(spec: str) -> str:
 
 
 def virtual_package(entry: str, where: Optional[str] = None) -> str:
-    """'__cuda=12.2' -> '__cuda=12.2=0'; '__cuda=' (remove it) stays as is."""
-    text = entry.strip().replace(" ", "")
-    if not _VIRTUAL.match(text):
+    """'__cuda=12.2' (or '__cuda==12.2', '__cuda 12.2') -> '__cuda=12.2=0';
+    '__cuda=12.2=1' keeps its build; '__cuda=' (remove it) stays as is."""
+    match = _VIRTUAL.match(entry.strip())
+    if not match:
         raise SpecError("%r is not a virtual package: write __name=version[=build], such as "
                         "__cuda=12.2 or __glibc=2.28" % entry, entry=where)
-    name, version, *build = text.split("=")
-    return "%s=%s=%s" % (name, version, build[0] if build else "0") if version else name + "="
+    name, version, build = match.groups()
+    if name == "__glibc" and version:
+        try:
+            parse_glibc(version)
+        except SpecError as exc:
+            raise exc.within(entry=where) from None
+    return "%s=%s=%s" % (name, version, build or "0") if version else name + "="
 
 
 def _sorted_unique(items: Iterable[str]) -> Tuple[str, ...]:
@@ -370,10 +377,14 @@ class Spec:
                 changes["channels"] = tuple(channels)
             if not self.channel_alias and channel_alias:
                 changes["channel_alias"] = channel_alias
-            if virtual_packages:
-                own = {v.split("=", 1)[0] for v in self.virtual_packages}
-                changes["virtual_packages"] = self.virtual_packages + tuple(
-                    v for v in virtual_packages if v.split("=", 1)[0] not in own)
+        # A conda solve reads every virtual package; PyPI wheels only __glibc (the
+        # manylinux level).
+        wanted = tuple(v for v in virtual_packages if self.conda or (
+            (self.pypi or self.base) and v.startswith("__glibc=")))
+        own = {v.split("=", 1)[0] for v in self.virtual_packages}
+        if any(v.split("=", 1)[0] not in own for v in wanted):
+            changes["virtual_packages"] = self.virtual_packages + tuple(
+                v for v in wanted if v.split("=", 1)[0] not in own)
         if self.pypi or self.base:
             if not self.index_url and index_url:
                 changes["index_url"] = index_url
@@ -453,6 +464,15 @@ class Spec:
     def local_locations(self) -> List[str]:
         """Local folders and files the requirements name, as written."""
         return sorted({d.location for d in self.direct_references() if d.kind == "path"})
+
+    @property
+    def glibc(self) -> Optional[Tuple[int, int]]:
+        """The glibc the spec resolves for (__glibc), if it names one."""
+        for entry in self.virtual_packages:
+            name, version = entry.split("=")[:2]
+            if name == "__glibc" and version:
+                return parse_glibc(version)
+        return None
 
     @property
     def is_empty(self) -> bool:

@@ -12,8 +12,9 @@ The `pip:` list takes requirements (also written `name = version`, as the refere
 extension accepts), direct references and the requirements.txt options (-r, -c,
 --index-url, --extra-index-url, --find-links, --trusted-host, --pre, -e); relative paths
 are relative to the file. A top-level `pypi-indices:` list adds extra PyPI indexes (the
-reference extension's spelling). Other top-level keys (`variables`, ...) are ignored
-with a warning, as conda does.
+reference extension's spelling), and a `sys:` list (under `dependencies`, as the
+reference writes it, or at the top level) gives virtual packages (`__cuda=12.2`). Other
+top-level keys (`variables`, ...) are ignored with a warning, as conda does.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Callable, List, Mapping, Optional, Tuple
 
 from ..errors import SpecError
-from ..spec import Spec, pypi_requirement, python_specifier
+from ..spec import Spec, pypi_requirement, python_specifier, virtual_package
 from .requirements_txt import PipOptions, apply_option
 from .source import expand_env, read_text, warn_user
 
@@ -36,7 +37,7 @@ _OPERATORS = ("==", ">=", "<=", "!=", "~=", ">", "<")
 _PIP_ASSIGNMENT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._\-\[\],]*)\s*=\s*(?P<version>[^=].*)$")
 # conda's own "defaults" channel, spelled out (rattler has no implicit defaults).
 DEFAULTS_CHANNELS = ("https://repo.anaconda.com/pkgs/main", "https://repo.anaconda.com/pkgs/r")
-_KNOWN_KEYS = ("name", "prefix", "channels", "dependencies", "pypi-indices")
+_KNOWN_KEYS = ("name", "prefix", "channels", "dependencies", "pypi-indices", "sys")
 
 
 def conda_match_spec(entry: str) -> Tuple[Optional[str], str, str, str]:
@@ -159,11 +160,15 @@ def _parse(path: Path, python: Optional[str], environ, warn) -> Spec:
     dependencies = data.get("dependencies") or []
     if not isinstance(dependencies, list):
         raise SpecError("'dependencies' must be a list", entry="dependencies")
+    virtual = _sys_section(data.get("sys"))
     for entry in dependencies:
         if isinstance(entry, dict):
+            if set(entry) == {"sys"}:
+                virtual += _sys_section(entry["sys"])
+                continue
             if set(entry) != {"pip"}:
-                raise SpecError("only a 'pip:' list may appear as a mapping in dependencies",
-                                entry="dependency %r" % (entry,))
+                raise SpecError("only a 'pip:' or 'sys:' list may appear as a mapping in "
+                                "dependencies", entry="dependency %r" % (entry,))
             _pip_section(entry["pip"], path, pip)
             continue
         where = "dependency %r" % (entry,)
@@ -193,7 +198,25 @@ def _parse(path: Path, python: Optional[str], environ, warn) -> Spec:
         except SpecError as exc:
             raise exc.within(entry="--python") from None
     return Spec(python=python_constraint, conda=tuple(conda), channels=tuple(channels),
-                origin=str(path), **pip.spec_fields())
+                virtual_packages=tuple(virtual), origin=str(path), **pip.spec_fields())
+
+
+def _sys_section(lines) -> List[str]:
+    """The reference extension's `sys:` list: virtual packages (__glibc=2.27, __cuda=12.2)."""
+    if lines is None:
+        return []
+    if not isinstance(lines, list):
+        raise SpecError("'sys' must be a list such as [__cuda=12.2]", entry="sys")
+    out = []
+    for line in lines:
+        if not isinstance(line, str):
+            raise SpecError("write __name=version, such as __cuda=12.2",
+                            entry="sys entry %r" % (line,))
+        try:
+            out.append(virtual_package(line))
+        except SpecError as exc:
+            raise exc.within(entry="sys entry %r" % (line,)) from None
+    return out
 
 
 def _pip_section(lines, path: Path, out: PipOptions) -> None:

@@ -52,7 +52,8 @@ def _check_against_base(spec: Spec, base: Lock, origin: str):
 
 
 def _solve_records(spec: Spec, channels: Sequence[str], specs: Sequence[str], platform: str,
-                   cache: LocalCache, log: DebugLog = SILENT):
+                   cache: LocalCache, log: DebugLog = SILENT,
+                   constraints: Sequence[str] = ()):
     rattler = load_rattler()
     origin = spec.origin or "the spec"
     match_specs = [parse_match_spec(s, spec.channel_alias, origin) for s in specs]
@@ -65,9 +66,12 @@ def _solve_records(spec: Spec, channels: Sequence[str], specs: Sequence[str], pl
     gateway = rattler.Gateway(cache_dir=cache.conda_repodata_dir)
     vpkgs = virtual_packages(platform, spec.virtual_packages)
 
+    held = [rattler.MatchSpec(c, strict=False) for c in constraints] or None
+
     async def solve():
         return await rattler.solve(sources, match_specs, gateway=gateway,
-                                   platforms=[platform, "noarch"], virtual_packages=vpkgs)
+                                   platforms=[platform, "noarch"], virtual_packages=vpkgs,
+                                   constraints=held)
 
     try:
         with log.timed(redact_text("rattler solve: %s for %s from %s (virtual packages: %s)" % (
@@ -100,10 +104,11 @@ def _locked(record) -> LockedFile:
 
 
 def solve_conda(spec: Spec, platform: str, base: Optional[Lock], uv: UvRunner,
-                cache: LocalCache, pypi: PypiTools = None, log: DebugLog = SILENT) -> Lock:
+                cache: LocalCache, pypi: PypiTools = None, log: DebugLog = SILENT,
+                ceilings=None) -> Lock:
     """Solve spec.conda (plus python, plus the base's conda pins) with py-rattler, then
     the PyPI part on top. Errors are ResolveErrors quoting the solver and naming the
-    spec's origin."""
+    spec's origin. ceilings ((kind, name) -> version) hold packages back (co-resolution)."""
     check_platform(platform)
     origin = spec.origin or "the spec"
     base_conda = base.by_kind("conda") if base is not None else ()
@@ -134,7 +139,9 @@ def solve_conda(spec: Spec, platform: str, base: Optional[Lock], uv: UvRunner,
         _check_against_base(spec, base, origin)
         specs += [exact_spec(f.name, f.filename) for f in base_conda]
 
-    records = _solve_records(spec, channels, specs, platform, cache, log)
+    held = ["%s <=%s" % (name, version) for (kind, name), version
+            in sorted((ceilings or {}).items()) if kind == "conda"]
+    records = _solve_records(spec, channels, specs, platform, cache, log, held)
     by_name = {r.name.normalized: r for r in records}
     if "python" not in by_name:
         raise ResolveError("the conda solution for %s has no python package" % platform,
@@ -146,13 +153,13 @@ def solve_conda(spec: Spec, platform: str, base: Optional[Lock], uv: UvRunner,
                                                                  or base.spec.get("pypi")))
     if wants_pypi:
         installed = conda_python_packages(records)
-        target = Target(platform, python_version)
+        target = Target(platform, python_version, spec.glibc)
         with tempfile.TemporaryDirectory(prefix="flowenv-conda-provided-") as stand_ins:
             write_stand_in_wheels(Path(stand_ins), installed)
             pypi_spec = spec.replace(find_links=spec.find_links + (stand_ins,))
             pypi = pypi or PypiTools()
             files += resolve_pypi(pypi_spec, target, uv, base, installed=installed,
                                   builder=pypi.builder_for(target), access=pypi.access,
-                                  base_wheels=pypi.base_wheels)
+                                  base_wheels=pypi.base_wheels, ceilings=ceilings)
     identity = recorded_identity(spec, base, channels=channels, python=python_constraint)
     return Lock(spec.req_id, platform, python_version, tuple(files), identity)

@@ -94,6 +94,7 @@ def resolve_pypi(
     access: IndexAccess = None,
     base_wheels: Sequence[Path] = (),
     allowed: Optional[Dict[str, set]] = None,
+    ceilings=None,
 ) -> List[LockedFile]:
     """Pin spec.pypi (plus the base's requirements, constrained to its pins) for target.
 
@@ -106,6 +107,8 @@ def resolve_pypi(
 
     `allowed` (a hashed requirements file taken as a lock): name -> the sha256s that may
     be installed; a package not in it, or none of whose files has one of them, is an error.
+
+    `ceilings` ((kind, name) -> version): wheels held back to at most that version.
     """
     installed = installed or {}
     access = access or IndexAccess.for_spec(spec)
@@ -124,6 +127,8 @@ def resolve_pypi(
                          if f.name not in own]
         constraints += ["%s==%s" % (n, v) for n, v in sorted(pins.items())]
     constraints += ["%s==%s" % (n, v) for n, v in sorted(installed.items())]
+    constraints += ["%s<=%s" % (name, version) for (kind, name), version
+                    in sorted((ceilings or {}).items()) if kind == "wheel"]
     if not requirements:
         return []
     if base_wheels:
@@ -240,7 +245,8 @@ def _compile(spec: Spec, target: Target, uv: UvRunner, requirements: Sequence[st
         args = [
             "pip", "compile", *inputs, "-o", out, "--format", "pylock.toml", "--no-header",
             "--quiet", "--no-config", "--python-version", target.python_version,
-            "--python-platform", uv_python_platform(target.platform), "--no-python-downloads",
+            "--python-platform", uv_python_platform(target.platform, target.glibc),
+            "--no-python-downloads",
         ]
         if wheels_only:
             args += ["--only-binary", ":all:"]

@@ -16,7 +16,7 @@ environments are reached through Metaflow's Runner: `Runner("flow.py").environme
 (plugins/runner_environment.py).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -54,6 +54,18 @@ class Resolution:
 
 
 @dataclass(frozen=True)
+class Created:
+    """An environment created on this machine."""
+
+    prefix: Path
+    lock: Lock
+    kernel_added: bool = False  # it lacked ipykernel: lock extends the one asked for with it
+    activate: Optional[Path] = None  # a past step into a folder: the script to source
+    has_code: bool = False  # ... and whether its run's code package was unpacked there
+    variables: Dict[str, str] = field(default_factory=dict)  # what the script sets
+
+
+@dataclass(frozen=True)
 class AliasListing:
     records: tuple  # AliasRecord, by alias
     damaged: Tuple[DamagedRecord, ...]  # records that could not be read, reported not fatal
@@ -65,6 +77,12 @@ class SettingValue:
     value: str  # as shown: secrets hidden
     source: str  # "default", the variable, or the profile file it came from
     help: str
+
+
+def _one_source(ref, pathspec):
+    if bool(ref) == bool(pathspec):
+        raise AliasError("give an environment (an alias or an id) or a pathspec "
+                         "(Flow/Run/Step), not both and not neither")
 
 
 def _names(value: Union[str, Iterable[str], None]) -> List[str]:
@@ -133,7 +151,7 @@ class EnvironmentAPI:
                 force: bool = False, dry_run: bool = False, lock: str = None,
                 lock_beside: bool = True, extras: Sequence[str] = (),
                 groups: Sequence[str] = (), default_groups: bool = True,
-                allow_empty: bool = False) -> Resolution:
+                allow_empty: bool = False, per_platform: bool = False) -> Resolution:
         """Resolve requirements (one file: requirements.txt, environment.yml or
         pyproject.toml; or from_env's recorded requirements; using extends an environment
         keeping its pins) for each of arches (default: this machine), cache the packages
@@ -143,7 +161,10 @@ class EnvironmentAPI:
         lock: take the environment in as a lock file pins it (uv.lock, pylock.toml, hashed
         requirements, conda-lock.yml, @EXPLICIT; extras, groups and default_groups select
         its parts), without resolving; a pyproject.toml with a uv.lock beside it is taken
-        in that way too, unless lock_beside is False."""
+        in that way too, unless lock_beside is False.
+
+        Several arches are resolved together, one version of each package they share
+        (flowenv/resolve/together.py); per_platform resolves each on its own."""
         from flowenv.refs import Alias
 
         aliases = _names(aliases)
@@ -173,10 +194,15 @@ class EnvironmentAPI:
             raise SpecError("nothing to resolve", hint="Give -r requirements.txt, -f "
                             "environment.yml, -p pyproject.toml, --lock FILE, --from ALIAS or "
                             "--using ALIAS (or --allow-empty for Python alone).")
-        platforms = list(arches) or [None]
+        platforms = list(dict.fromkeys(arches)) or [None]
+        if len(platforms) > 1 and not per_platform:
+            locks = self.envs.resolve_together(spec, platforms, force=force, store=not dry_run)
+        elif dry_run:
+            locks = [self.envs.solve_only(spec, p) for p in platforms]
+        else:
+            locks = [self.envs.resolve(spec, p, force=force) for p in platforms]
         if dry_run:
-            return Resolution(tuple(self.envs.solve_only(spec, p) for p in platforms), (), True)
-        locks = [self.envs.resolve(spec, p, force=force) for p in platforms]
+            return Resolution(tuple(locks), (), True)
         named = tuple(self._name(alias, locks, force) for alias in aliases)
         return Resolution(tuple(locks), named)
 
@@ -215,8 +241,13 @@ class EnvironmentAPI:
             return spec.replace(python=python) if python else spec
         if given:
             path, kind = given[0]
-            return parse_file(path, kind, python=python, environ=self.envs.settings.environ,
+            spec = parse_file(path, kind, python=python, environ=self.envs.settings.environ,
                               warn=self._warn)
+            if kind == "requirements" and spec.channels:
+                # --conda-channel adds channels, as for the reference: the defaults stay.
+                spec = spec.replace(channels=spec.channels + tuple(
+                    c for c in self.settings.conda_channels if c not in spec.channels))
+            return spec
         return Spec(python=python, origin="command line")
 
     def _name(self, alias: str, locks: Sequence[Lock], force: bool) -> Named:
@@ -244,9 +275,7 @@ class EnvironmentAPI:
         """platform -> Lock of an alias or id, or of the environment a past step ran in."""
         from flowenv import expand_vars
 
-        if bool(ref) == bool(pathspec):
-            raise AliasError("give an environment (an alias or an id) or a pathspec "
-                             "(Flow/Run/Step), not both and not neither")
+        _one_source(ref, pathspec)
         environ = self.envs.settings.environ
         if pathspec:
             from .plugins.task_metadata import env_id_of_pathspec
@@ -324,8 +353,59 @@ class EnvironmentAPI:
                ) -> Path:
         """The environment created in into_dir (default: the cache); replace allows
         replacing another flowenv environment there, never a folder flowenv did not make."""
-        return self.envs.create(self.envs.lookup(ref),
-                                Path(into_dir).resolve() if into_dir else None, replace)
+        return self.create_env(ref, into_dir, replace).prefix
+
+    def create_env(self, ref: str = None, into_dir: Union[str, Path] = None,
+                   replace: bool = False, pathspec: str = None, kernel: bool = False
+                   ) -> Created:
+        """The environment of ref (an alias or id), or of the past step pathspec, created
+        in into_dir (default: the cache). With pathspec and into_dir, a past step on this
+        machine: its environment in into_dir/.venv, its run's code package unpacked in
+        into_dir (a new or empty folder) and into_dir/activate. kernel: ipykernel is
+        added (a derived environment, stored like any) when the environment lacks it."""
+        _one_source(ref, pathspec)
+        if pathspec:
+            pathspec = self._expanded(pathspec)
+            (lock,) = self._locks(None, pathspec).values()
+        else:
+            lock = self.envs.lookup(self._expanded(ref))
+        added = False
+        if kernel:
+            from flowenv.notebook import with_kernel
+
+            lock, added = with_kernel(self.envs, lock)
+        if not (pathspec and into_dir):
+            prefix = self.envs.create(lock, Path(into_dir).resolve() if into_dir else None,
+                                      replace)
+            return Created(prefix, lock, added)
+        folder = Path(into_dir).resolve()
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise SpecError("the step's code is unpacked there, so it must be a new or empty "
+                            "folder", file=str(folder), hint="Choose another --into-dir.")
+        prefix = self.envs.create(lock, folder / ".venv", replace)
+        return self._step_copy(pathspec, folder, prefix, lock, added)
+
+    def _expanded(self, ref: str) -> str:
+        from flowenv import expand_vars
+
+        return expand_vars(ref, "environment", self.envs.settings.environ)
+
+    def _step_copy(self, pathspec, folder, prefix, lock, added) -> Created:
+        """The step's code unpacked in folder, and folder/activate that puts it and the
+        environment (and Metaflow's own needs) on the paths."""
+        from flowenv.activation import write_activation_script
+
+        from .plugins.code_package import extract_step_code
+        from .plugins.runtime_support import support_path
+
+        code = extract_step_code(pathspec, folder)
+        variables = dict(code or {})
+        variables["PYTHONNOUSERSITE"] = "1"
+        variables["FLOWENV_SITE_APPEND"] = support_path(self.envs, self._datastore(),
+                                                        lock.python_minor, lock.platform)
+        script = write_activation_script(folder / "activate", prefix, variables,
+                                         "the environment and code of step %s" % pathspec)
+        return Created(prefix, lock, added, script, code is not None, variables)
 
     def gc(self, older_than_days: float = DEFAULT_GC_DAYS, dry_run: bool = False):
         """Remove environments, package files and extracted code unused for

@@ -172,3 +172,50 @@ def test_exported_settings_are_the_remote_ones_that_were_set():
     again = Settings.load(settings.exported())
     assert (again.lock_timeout, again.debug, again.compile_bytecode) == (30.0, True, False)
     assert Settings.load({}).exported() == {}
+
+
+# -- the reference extension's settings, where they map onto flowenv's -------------------
+
+
+def test_reference_settings_are_fallbacks():
+    settings = Settings.load({
+        "METAFLOW_CONDA_REMOTE_COMMANDS": '["batch", "kubernetes", "titus"]',
+        "METAFLOW_CONDA_SYS_DEFAULT_PACKAGES": '{"linux-64": {"__glibc": "2.27"}}',
+        "METAFLOW_CONDA_SYS_DEFAULT_GPU_PACKAGES": '{"__cuda": "11.8=0"}',
+        "METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": "https://mirror.example.com/simple",
+        "METAFLOW_CONDA_LOCK_TIMEOUT": "30",
+        "PIP_INDEX_URL": "https://pip.example.com/simple",
+    })
+    assert settings.remote_decorators == ("batch", "kubernetes", "titus")
+    assert settings.conda_virtual_packages == ("__glibc=2.27=0",)
+    assert settings.gpu_virtual_packages == ("__cuda=11.8=0",)
+    assert settings.index_url == "https://mirror.example.com/simple"
+    assert settings.lock_timeout == 30.0
+    assert settings.origins["remote_decorators"] == "METAFLOW_CONDA_REMOTE_COMMANDS"
+    # flowenv's own names win.
+    own = Settings.load({"FLOWENV_REMOTE_DECORATORS": "titus,slurm",
+                         "METAFLOW_CONDA_REMOTE_COMMANDS": '["batch"]'})
+    assert own.remote_decorators == ("titus", "slurm")
+    assert Settings.load({}).remote_decorators[:2] == ("batch", "kubernetes")
+
+
+def test_per_platform_virtual_packages_that_disagree_are_an_error():
+    with pytest.raises(SettingsError) as err:
+        Settings.load({"METAFLOW_CONDA_SYS_DEFAULT_PACKAGES":
+                       '{"linux-64": {"__glibc": "2.27"}, "linux-aarch64": {"__glibc": "2.26"}}'})
+    assert "METAFLOW_CONDA_SYS_DEFAULT_PACKAGES" in str(err.value) and "__glibc" in str(err.value)
+    with pytest.raises(SettingsError, match="FLOWENV_REMOTE_DECORATORS"):
+        Settings.load({"FLOWENV_REMOTE_DECORATORS": "[not json"})
+    # The flat form also takes conda's '==' spelling.
+    assert Settings.load({"FLOWENV_CONDA_VIRTUAL_PACKAGES": "__cuda==12.2"}
+                         ).conda_virtual_packages == ("__cuda=12.2=0",)
+
+
+def test_reference_settings_in_the_metaflow_profile():
+    profile = {"METAFLOW_CONDA_SYS_DEFAULT_PACKAGES": {"linux-64": {"__glibc": "2.27"}},
+               "METAFLOW_CONDA_REMOTE_COMMANDS": ["batch", "titus"]}
+    settings = Settings.load({}, profile, profile_name="Metaflow profile dev")
+    assert settings.conda_virtual_packages == ("__glibc=2.27=0",)
+    assert settings.remote_decorators == ("batch", "titus")
+    assert settings.origins["remote_decorators"] == (
+        "METAFLOW_CONDA_REMOTE_COMMANDS in the Metaflow profile dev")

@@ -207,3 +207,29 @@ def test_constraints_admitting_a_supported_python_pass(constraint):
     from flowenv.spec import check_supported_python
 
     check_supported_python(constraint)
+
+
+@pytest.mark.parametrize("entry, canonical", [
+    ("__cuda=12.2", "__cuda=12.2=0"), ("__cuda==12.2", "__cuda=12.2=0"),
+    ("__cuda 12.2", "__cuda=12.2=0"), ("__cuda=12.2=1", "__cuda=12.2=1"), ("__cuda=", "__cuda="),
+])
+def test_virtual_package_spellings(entry, canonical):
+    assert Spec(virtual_packages=(entry,)).virtual_packages == (canonical,)
+
+
+@pytest.mark.parametrize("entry", ["cuda=12", "__cuda>=12", "__glibc=2", "__glibc=x.y"])
+def test_virtual_packages_malformed(entry):
+    with pytest.raises(SpecError):
+        Spec(virtual_packages=(entry,), origin="@sys_packages on step x")
+
+
+def test_glibc_reaches_pypi_specs_other_virtual_packages_only_conda_ones():
+    settings = ("__cuda=12.2=0", "__glibc=2.17=0")
+    pypi = Spec(pypi=("alpha",)).with_defaults(virtual_packages=settings)
+    conda = Spec(conda=("condalib",)).with_defaults(virtual_packages=settings)
+    assert pypi.virtual_packages == ("__glibc=2.17=0",) and pypi.glibc == (2, 17)
+    assert conda.virtual_packages == settings
+    assert Spec().with_defaults(virtual_packages=settings).virtual_packages == ()
+    # The spec's own entries win over the settings'.
+    own = Spec(pypi=("alpha",), virtual_packages=("__glibc=2.28",))
+    assert own.with_defaults(virtual_packages=settings).glibc == (2, 28)

@@ -12,6 +12,15 @@ import pytest
 from tests.conftest import isolated_from_machine
 from tests.wheelhouse import build_index, make_wheel, simple_index_url, write_simple_index
 
+def ensure_wheel(folder, name, version, requires=(), tag="py3-none-any"):
+    """Add a wheel to a shared index once: rebuilt, it would get another sha256 than the one
+    already resolved and cached by other tests of this session."""
+    if not (folder / ("%s-%s-%s.whl" % (name.replace("-", "_"), version, tag))).exists():
+        make_wheel(folder, name, version, requires, tag=tag)
+        write_simple_index(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def wheel_index(tmp_path_factory):
     folder = tmp_path_factory.mktemp("wheels")

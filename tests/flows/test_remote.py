@@ -102,10 +102,10 @@ if __name__ == "__main__":
 '''
 
 
-def _argo_json(runner):
+def _argo_json(runner, env=None):
     proc = runner.flow("flow.py", "--datastore=s3", "argo-workflows", "create", "--only-json",
                        env={"METAFLOW_KUBERNETES_NAMESPACE": "default",
-                            "UV_EXTRA_INDEX_URL": PYPI})
+                            "UV_EXTRA_INDEX_URL": PYPI, **(env or {})})
     return json.loads(proc.stdout[proc.stdout.index("{"):])
 
 
@@ -129,7 +129,7 @@ def test_deploy_resolves_and_container_commands_carry_the_bootstrap(s3_runner):
     assert "alpha==2.0.0" in shown
     # fetch_at_exec: the alias is looked up in the container, @{VAR} unexpanded until then.
     end = _template(workflow, "end")["container"]["command"][-1]
-    assert "--env 'team/pod-env:@{POD_TAG}'" in end
+    assert "exec_reference 'RemoteFlow' 'end' name 'team/pod-env:@{POD_TAG}'" in end
 
 
 @pytest.mark.network
@@ -181,3 +181,139 @@ def test_simulated_pod_builds_env_from_store_and_runs_the_step(s3_runner, tmp_pa
         expected = "REMOTE-OK alpha 2.0.0" if step == "start" else "REMOTE-OK gamma 0.2.0"
         assert expected in out, out[-6000:]
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+# -- platforms per step ------------------------------------------------------------------
+
+AARCH64_TAG = "py3-none-manylinux_2_17_aarch64"
+
+PLATFORM_FLOW = '''
+from metaflow import FlowSpec, step, pypi, kubernetes
+from metaflow.decorators import StepDecorator
+
+
+class TitusDecorator(StepDecorator):
+    """A team's own compute decorator, declared remote through FLOWENV_REMOTE_DECORATORS."""
+    name = "titus"
+
+
+def titus(f):
+    f.decorators.append(TitusDecorator(statically_defined=True))
+    return f
+
+
+class PlatformFlow(FlowSpec):
+    @pypi(packages={"native": "1.0.0"})
+    @kubernetes
+    @step
+    def start(self):
+        self.next(self.local)
+
+    @pypi(packages={"native": "1.0.0"})
+    @step
+    def local(self):
+        self.next(self.end)
+
+    @titus
+    @pypi(packages={"native": "1.0.0"})
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    PlatformFlow()
+'''
+
+
+@pytest.fixture(scope="module")
+def aarch64_index(platform_index):
+    make_wheel(platform_index, "native", "1.0.0", tag=AARCH64_TAG)
+    write_simple_index(platform_index)
+    return platform_index
+
+
+def _native_file(lock):
+    return [p for p in lock["packages"] if p.startswith("native==")], lock["platform"]
+
+
+def test_each_remote_step_resolves_for_its_compute_decorators_platform(s3_runner, aarch64_index):
+    pytest.importorskip("kubernetes")
+    runner = s3_runner
+    runner.write("flow.py", PLATFORM_FLOW)
+    proc = runner.flow("flow.py", "environment", "show", "--json", env={
+        "METAFLOW_KUBERNETES_CONDA_ARCH": "linux-aarch64",
+        "FLOWENV_REMOTE_DECORATORS": "titus", "FLOWENV_REMOTE_PLATFORM": "osx-arm64"})
+    steps = json.loads(proc.stdout[proc.stdout.index("{"):])
+    from flowenv.platforms import host_platform
+
+    assert {s: info["platform"] for s, info in steps.items()} == {
+        "start": "linux-aarch64", "local": host_platform(), "end": "osx-arm64"}
+    files = {s: runner.metaflow("environment", "show", info["env_id"], "--json").stdout
+             for s, info in steps.items()}
+    assert "manylinux_2_17_aarch64" in files["start"]
+    assert "manylinux_2_17_x86_64" in files["local"] and "aarch64" not in files["local"]
+    assert "macosx_11_0_arm64" in files["end"]
+
+
+def test_a_platform_flowenv_cannot_resolve_for_is_a_clear_error(s3_runner, aarch64_index):
+    pytest.importorskip("kubernetes")
+    runner = s3_runner
+    runner.write("flow.py", PLATFORM_FLOW)
+    proc = runner.flow("flow.py", "environment", "show", check=False,
+                       env={"METAFLOW_KUBERNETES_CONDA_ARCH": "linux-arm64"})
+    err = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "Traceback" not in err
+    assert "@kubernetes on step start targets platform 'linux-arm64'" in err
+    assert "METAFLOW_KUBERNETES_CONDA_ARCH" in err
+
+
+@pytest.mark.network
+def test_deploy_resolves_kubernetes_steps_for_its_conda_arch(s3_runner, aarch64_index):
+    pytest.importorskip("kubernetes")
+    runner = s3_runner
+    runner.write("flow.py", PLATFORM_FLOW
+                 .replace("    @titus\n", ""))
+    workflow = _argo_json(runner, {"METAFLOW_KUBERNETES_CONDA_ARCH": "linux-aarch64"})
+    for step in ("start", "local", "end"):  # on Argo, every step runs on Kubernetes
+        command = _template(workflow, step)["container"]["command"][-1]
+        env_id = command.split("--env '")[1].split("'")[0]
+        lock = json.loads(_json(runner.metaflow("environment", "show", env_id, "--json").stdout))[0]
+        assert lock["platform"] == "linux-aarch64", step
+        assert [f["filename"] for f in lock["files"] if f["name"] == "native"] == [
+            "native-1.0.0-%s.whl" % AARCH64_TAG]
+
+
+FETCHED_PATHSPEC_FLOW = '''
+from metaflow import FlowSpec, step, kubernetes, named_env
+
+class FetchedFlow(FlowSpec):
+    @named_env(pathspec="TrainFlow/@{METAFLOW_INIT_TRAIN_RUN}/train", fetch_at_exec=True)
+    @kubernetes
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    FetchedFlow()
+'''
+
+
+@pytest.mark.network
+def test_deploying_a_remote_step_fetching_a_pathspec_at_execution(s3_runner):
+    """It failed with KeyError: 'start' at deploy time; the pathspec is looked up in the
+    container, @{VAR} with the task's values."""
+    pytest.importorskip("kubernetes")
+    runner = s3_runner
+    runner.write("flow.py", FETCHED_PATHSPEC_FLOW)
+    workflow = _argo_json(runner)
+    command = _template(workflow, "start")["container"]["command"][-1]
+    assert ("FLOWENV_EXEC_REF=$(python -m metaflow_extensions.flowenv.plugins.exec_reference "
+            "'FetchedFlow' 'start' pathspec 'TrainFlow/@{METAFLOW_INIT_TRAIN_RUN}/train')"
+            in command)
+    assert "--env $FLOWENV_EXEC_REF" in command
+    # The parameters reach the start step before the environment is worked out.
+    assert command.index("set_parameters") < command.index("exec_reference")

@@ -320,8 +320,12 @@ if __name__ == "__main__":
 def test_single_string_index_and_channel_are_used_whole(runner, tmp_path, conda_channel):
     from tests.wheelhouse import build_index, simple_index_url
 
+    from tests.condachannel import build_channel
+
     extra = simple_index_url(build_index(tmp_path / "extra", [("zulu", "4.0.0", ())]))
-    runner.env.pop("FLOWENV_CONDA_CHANNELS")  # the channel comes from the decorator alone
+    # The decorator's channel adds to the defaults (as the reference's does): an empty one
+    # here, so condalib can only come from the decorator's.
+    runner.env["FLOWENV_CONDA_CHANNELS"] = build_channel(tmp_path / "empty-channel", [])
     runner.write("flow.py", '''
 from metaflow import FlowSpec, step, conda, pypi
 

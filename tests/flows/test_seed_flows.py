@@ -498,10 +498,9 @@ def test_metaflow_conda_is_flowenv():
 
 
 def test_create_into_dir_and_as_a_jupyter_kernel(runner, wheel_index):
-    from tests.wheelhouse import make_wheel, write_simple_index
+    from tests.flows.conftest import ensure_wheel
 
-    make_wheel(wheel_index, "ipykernel", "6.0.0")
-    write_simple_index(wheel_index)
+    ensure_wheel(wheel_index, "ipykernel", "6.0.0")
     runner.resolve("alpha==1.0.0\nipykernel==6.0.0\n", "team/nb:v1")
     runner.metaflow("environment", "create", "team/nb:v1", "--into-dir", "myenv")
     check = runner.run(str(runner.folder / "myenv" / "bin" / "python"), "-c",
@@ -512,10 +511,17 @@ def test_create_into_dir_and_as_a_jupyter_kernel(runner, wheel_index):
                     env={"JUPYTER_DATA_DIR": str(jupyter)})
     spec = json.loads((jupyter / "kernels" / "flowenv-team-nb-v1" / "kernel.json").read_text())
     assert spec["argv"][0].endswith("/bin/python") and "ipykernel_launcher" in spec["argv"]
+    # Without ipykernel: an environment extending it with ipykernel is made and used.
     runner.resolve("alpha==1.0.0\n", "team/no-nb:v1")
     proc = runner.metaflow("environment", "create", "team/no-nb:v1", "--install-notebook",
-                           check=False, env={"JUPYTER_DATA_DIR": str(jupyter)})
-    assert proc.returncode != 0 and "ipykernel" in proc.stderr
+                           env={"JUPYTER_DATA_DIR": str(jupyter)})
+    assert "has no ipykernel: using" in proc.stderr, proc.stderr
+    spec = json.loads((jupyter / "kernels" / "flowenv-team-no-nb-v1" / "kernel.json").read_text())
+    check = runner.run(spec["argv"][0], "-c", "import alpha, ipykernel; print(alpha.__version__)")
+    assert check.stdout.strip() == "1.0.0"
+    base = runner.metaflow("environment", "show", "team/no-nb:v1").stdout
+    assert "ipykernel" not in base  # the named environment itself is unchanged
+
 
 
 def test_pypi_decorator_with_a_folder_and_a_git_tag(runner, tmp_path):

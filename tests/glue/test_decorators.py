@@ -5,7 +5,8 @@ import pytest
 
 import metaflow  # noqa: F401  (loads the extension's decorators)
 from metaflow_extensions.flowenv.plugins.decorators import (
-    CondaStepDecorator, NamedEnvFlowDecorator, NamedEnvStepDecorator, PypiStepDecorator)
+    CondaStepDecorator, NamedEnvFlowDecorator, NamedEnvStepDecorator, PipFlowDecorator,
+    PipStepDecorator, PypiStepDecorator, SysPackagesStepDecorator)
 from metaflow_extensions.flowenv.plugins.errors import FlowenvException
 
 
@@ -37,6 +38,16 @@ def test_names_from_the_command_line():
     (PypiStepDecorator, {"packages": "alpha"}, "packages"),
     (PypiStepDecorator, {"disabled": "False"}, "disabled"),
     (CondaStepDecorator, {"libraries": [("numpy", "1")]}, "libraries"),
+    # The reference's other arguments, and its deprecated ones.
+    (PypiStepDecorator, {"conda_only": ["ffmpeg"]}, "conda_only"),
+    (PypiStepDecorator, {"extras": [1]}, "extras"),
+    (PypiStepDecorator, {"sources": 5}, "sources"),
+    (PypiStepDecorator, {"fetch_at_exec": "yes"}, "fetch_at_exec"),
+    (CondaStepDecorator, {"pip_packages": "numpy"}, "pip_packages"),
+    (CondaStepDecorator, {"pip_sources": {"a": 1}}, "pip_sources"),
+    (CondaStepDecorator, {"name": 5}, "name"),
+    (SysPackagesStepDecorator, {"packages": "__cuda=12.2"}, "packages"),
+    (PipStepDecorator, {"packages": "alpha"}, "packages"),
 ])
 def test_wrong_types_are_errors_naming_decorator_and_step(cls, attributes, culprit):
     with pytest.raises(FlowenvException) as err:
@@ -63,3 +74,21 @@ def test_flow_decorator_is_named_with_its_flow():
     deco = NamedEnvFlowDecorator(attributes={"disabled": "no"}, statically_defined=True)
     with pytest.raises(FlowenvException, match="@named_env_base on MyFlow: disabled"):
         deco.check_arguments(flow="MyFlow")
+
+
+def test_the_reference_spellings_are_accepted():
+    assert checked(PypiStepDecorator, extras="pre", sources="https://x/simple",
+                   conda_only={"ffmpeg": ""})["extras"] == ["pre"]
+    # The reference's older pip_packages was also a list of requirements.
+    assert checked(CondaStepDecorator, pip_packages=["numpy==1.26"])["pip_packages"] == [
+        "numpy==1.26"]
+    assert checked(SysPackagesStepDecorator, packages={"__cuda": "12.2"})["packages"] == {
+        "__cuda": "12.2"}
+
+
+def test_several_of_one_kind_are_allowed_and_pip_is_pypis_old_name():
+    assert all(cls.allow_multiple for cls in (CondaStepDecorator, PypiStepDecorator,
+                                              SysPackagesStepDecorator, PipStepDecorator))
+    assert not NamedEnvStepDecorator.allow_multiple  # flowenv puts one on every step
+    assert (PipStepDecorator.name, PipFlowDecorator.name) == ("pip", "pip_base")
+    assert metaflow.pip is not None and metaflow.sys_packages_base is not None

@@ -78,7 +78,11 @@ def _print_lock(lock, alias=None):
               help="With a lock: leave out its default groups (uv: dev; conda-lock: dev).")
 @click.option("--python", default=None, help="Python constraint, e.g. '3.11' or '>=3.10,<3.12'.")
 @click.option("--alias", "aliases", multiple=True, help="Name for the result, e.g. team/env:v1 (repeatable).")
-@click.option("--arch", "arches", multiple=True, help="Target platform (linux-64, linux-aarch64, osx-64, osx-arm64); repeatable.")
+@click.option("--arch", "arches", multiple=True,
+              help="Target platform (linux-64, linux-aarch64, osx-64, osx-arm64); repeatable: "
+                   "the platforms are resolved together, one version of each package for all.")
+@click.option("--per-platform", is_flag=True,
+              help="With several --arch: resolve each platform on its own (versions may differ).")
 @click.option("--using", default=None, help="Extend this environment (alias or id), keeping its pins.")
 @click.option("--from", "from_", default=None, help="Re-resolve the requirements of this environment.")
 @click.option("--force", is_flag=True, help="Resolve again even if a resolution exists.")
@@ -87,15 +91,16 @@ def _print_lock(lock, alias=None):
                                                    "(Python alone), e.g. from an empty file.")
 @click.pass_obj
 def resolve(api, requirements, env_file, pyproject, lock_path, no_lock, extras, groups,
-            no_default_groups, python, aliases, arches, using, from_, force, dry_run,
-            allow_empty):
+            no_default_groups, python, aliases, arches, per_platform, using, from_, force,
+            dry_run, allow_empty):
     with user_errors():
         if sum(1 for f in (requirements, env_file, pyproject) if f) > 1:
             raise FlowenvException("Give one of -r, -f or -p, not several")
         result = api.resolve(requirements, env_file, pyproject, python, aliases, arches,
                              using, from_, force, dry_run, lock=lock_path,
                              lock_beside=not no_lock, extras=extras, groups=groups,
-                             default_groups=not no_default_groups, allow_empty=allow_empty)
+                             default_groups=not no_default_groups, allow_empty=allow_empty,
+                             per_platform=per_platform)
     if result.lock_file and not lock_path:
         click.echo("Using %s, the lock beside %s (--no-lock resolves %s afresh)"
                    % (result.lock_file, pyproject, pyproject), err=True)
@@ -154,27 +159,42 @@ def show(api, env, pathspec, as_json):
 
 
 @environment.command(help="Create an environment on this machine (in flowenv's cache, or "
-                          "--into-dir DIR) and print its path; --install-notebook also makes "
-                          "it a Jupyter kernel.")
-@click.argument("env")
-@click.option("--into-dir", default=None, type=click.Path(), help="Create it in this folder.")
+                          "--into-dir DIR) and print its path. With --pathspec Flow/Run/Step, "
+                          "the environment that step ran in, and with --into-dir its code too, "
+                          "plus DIR/activate. --install-notebook also makes it a Jupyter "
+                          "kernel (ipykernel is added when the environment lacks it).")
+@click.argument("env", required=False)
+@click.option("--pathspec", default=None, help="Flow/Run/Step of a past step.")
+@click.option("--into-dir", default=None, type=click.Path(),
+              help="Create it in this folder (with --pathspec: the step's code here, the "
+                   "environment in DIR/.venv).")
 @click.option("--name", default=None, help="Kernel name with --install-notebook, else a folder "
                                            "name under the current directory.")
-@click.option("--install-notebook", is_flag=True, help="Register it as a Jupyter kernel "
-                                                        "(the env needs ipykernel).")
+@click.option("--install-notebook", is_flag=True, help="Register it as a Jupyter kernel.")
 @click.option("--force", is_flag=True, help="Replace a flowenv environment already in the "
                                             "folder (a folder flowenv did not make is never "
                                             "touched).")
 @click.pass_obj
-def create(api, env, into_dir, name, install_notebook, force):
+def create(api, env, pathspec, into_dir, name, install_notebook, force):
     with user_errors():
-        prefix = api.create(env, into_dir or (name if not install_notebook else None), force)
-        click.echo(str(prefix))
+        folder = into_dir or (name if not (install_notebook or pathspec) else None)
+        created = api.create_env(env, folder, force, pathspec=pathspec, kernel=install_notebook)
+        if created.kernel_added:
+            _echo("The environment has no ipykernel: using %s, which adds it"
+                  % created.lock.full_id)
+        if created.activate is not None:
+            if not created.has_code:
+                _echo("%s stored no code package (it ran locally; set "
+                      "METAFLOW_FEAT_ALWAYS_UPLOAD_CODE_PACKAGE=1 to keep the code of local "
+                      "runs): only its environment is in %s" % (pathspec, created.prefix))
+            _echo("Activate it with: . %s" % created.activate)
+        click.echo(str(created.prefix))
         if install_notebook:
             from flowenv.notebook import install_kernel
 
-            click.echo("Jupyter kernel: %s" % install_kernel(prefix, name or env,
-                                                              api.settings.environ))
+            click.echo("Jupyter kernel: %s" % install_kernel(
+                created.prefix, name or env or pathspec, api.settings.environ,
+                created.variables))
 
 
 @environment.command(help="Fetch an environment to this machine's cache; prints its path.")

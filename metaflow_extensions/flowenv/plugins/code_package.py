@@ -1,4 +1,5 @@
-"""The flow's code package for local tasks, and flowenv's own files inside it."""
+"""The flow's code package for local tasks, a past step's code unpacked for a user, and
+flowenv's own files inside the package."""
 
 import hashlib
 import os
@@ -58,8 +59,14 @@ def extracted_code_env(package, envs):
         if envs.holds.hold(target):  # also stamps its last use
             break
     collect(envs.cache, CODE_CACHE_DAYS, kinds=(CODE,), log=envs.log)
+    return _code_env(package.get_post_extract_env_vars(package.package_metadata, target), target)
+
+
+def _code_env(post_extract_vars, target):
+    """Metaflow's variables for code extracted in target (a key ending in ':' is set as
+    is), with target itself (the flow's files) on PYTHONPATH."""
     env = {}
-    for key, value in package.get_post_extract_env_vars(package.package_metadata, target).items():
+    for key, value in post_extract_vars.items():
         if key.endswith(":"):
             env[key[:-1]] = value
         elif key == "PYTHONPATH":
@@ -68,3 +75,28 @@ def extracted_code_env(package, envs):
             env[key] = value
     env.setdefault("PYTHONPATH", target)
     return env
+
+
+def extract_step_code(pathspec, dest):
+    """Unpack the code package a past step ran (the flow's files, Metaflow and its
+    extensions) into dest; the variables that make Python find it, or None when the run
+    stored no code package (local runs do not, unless METAFLOW_FEAT_ALWAYS_UPLOAD_CODE_PACKAGE
+    is set)."""
+    from metaflow import Step, namespace
+    from metaflow.exception import MetaflowNotFound
+    from metaflow.package import MetaflowPackage
+
+    from flowenv.errors import EnvNotFound
+
+    namespace(None)
+    try:
+        code = Step("/".join(pathspec.strip("/").split("/")[:3])).task.code
+    except MetaflowNotFound as exc:
+        raise EnvNotFound("%s does not exist (%s)" % (pathspec, exc), entry="--pathspec") from None
+    if code is None:
+        return None
+    dest = str(dest)
+    # MetaflowCode gives the user's files only (extract()); the step needs all of it.
+    MetaflowPackage.cls_extract_into(code._code_metadata, code._code_obj, dest)
+    code._code_obj.seek(0)
+    return _code_env(MetaflowPackage.get_post_extract_env_vars(code._code_metadata, dest), dest)

@@ -1,5 +1,7 @@
-"""The six decorators. They carry and check attributes; step_plan decides what they mean,
-and the named_env step decorator (on every step) drives the step's environment."""
+"""The decorators: @conda, @pypi, @named_env, @sys_packages and their flow-level _base
+forms, plus @pip / @pip_base (the reference extension's old names of @pypi). They carry
+and check attributes; step_plan decides what they mean, and the named_env step decorator
+(on every step) drives the step's environment."""
 
 import os
 import sys
@@ -16,9 +18,6 @@ from .task_metadata import ALIAS_FIELD, ENV_ID_FIELD
 ENV_VAR_ID = "FLOWENV_ENV_ID"
 ENV_VAR_ALIAS = "FLOWENV_ENV_ALIAS"
 
-# Steps with these decorators run elsewhere: their command keeps the launcher's Python.
-REMOTE_DECORATORS = ("batch", "kubernetes", "nvidia", "snowpark", "slurm", "nvct", "skypilot_step")
-
 
 # `--environment=pypi` is OSS Metaflow's other name for the same thing.
 FLOWENV_ENVIRONMENTS = ("conda", "pypi")
@@ -32,8 +31,25 @@ def _require_flowenv(deco_name, environment):
         )
 
 
-def _user_set(deco, *names):
-    return [n for n in names if deco.attributes.get(n) not in (None, {}, [], "", False)]
+def parameter_values(flow, load):
+    """METAFLOW_INIT_<NAME> -> value of each flow parameter; load(var) gives a parameter's
+    stored value."""
+    from .exec_reference import init_variable
+
+    values = {}
+    for var, param in flow._get_parameters():
+        if getattr(param, "IS_CONFIG_PARAMETER", False):
+            continue
+        try:
+            value = load(var)
+        except (KeyError, AttributeError):
+            continue
+        if hasattr(param, "load_parameter"):  # IncludeFile: the file's content
+            value = param.load_parameter(value)
+        if value is not None:
+            key, text = init_variable(param.name, value)
+            values[key] = text
+    return values
 
 
 # -- argument checks: every argument has a kind, checked with the decorator and step named --
@@ -71,6 +87,13 @@ def _names(value, key, from_command_line):
     raise SpecError("%s must be a name or a list of names, not %r" % (key, value))
 
 
+def _requirements(value, key, from_command_line):
+    """{name: version}, or the reference's older list of requirements ['numpy==1.26']."""
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return list(value)
+    return _mapping(value, key, from_command_line)
+
+
 def _mapping(value, key, from_command_line):
     if value is None:
         return {}
@@ -80,7 +103,8 @@ def _mapping(value, key, from_command_line):
                     % (key, value))
 
 
-_CHECKS = {"flag": _flag, "text": _text, "names": _names, "mapping": _mapping}
+_CHECKS = {"flag": _flag, "text": _text, "names": _names, "mapping": _mapping,
+           "requirements": _requirements}
 
 
 class _Arguments:
@@ -131,8 +155,16 @@ class _NamedEnvMixin(_Arguments):
 
 
 class _CondaMixin(_Arguments):
-    defaults = {"libraries": {}, "packages": {}, "channels": [], "python": None, "disabled": None}
-    kinds = {"libraries": "mapping", "packages": "mapping", "disabled": "flag"}
+    # The reference extension's deprecated arguments are read too (step_plan notes them):
+    # pip_packages, pip_sources (now @pypi's), sources (channels), name, pathspec,
+    # fetch_at_exec (now @named_env's).
+    defaults = {"libraries": {}, "packages": {}, "channels": [], "python": None, "disabled": None,
+                "pip_packages": {}, "pip_sources": [], "sources": [], "name": None,
+                "pathspec": None, "fetch_at_exec": None}
+    kinds = {"libraries": "mapping", "packages": "mapping", "disabled": "flag",
+             "pip_packages": "requirements", "pip_sources": "names", "sources": "names",
+             "name": "text", "pathspec": "text", "fetch_at_exec": "flag"}
+    allow_multiple = True  # several on one step are merged
 
     def check_arguments(self, **where):
         super().check_arguments(**where)
@@ -142,8 +174,23 @@ class _CondaMixin(_Arguments):
 
 
 class _PypiMixin(_Arguments):
-    defaults = {"packages": {}, "python": None, "extra_indices": [], "disabled": None}
+    # conda_only: conda packages (ffmpeg) added to the environment; extras: pip options
+    # without dashes (["pre"]). Deprecated: sources (extra_indices), name, pathspec,
+    # fetch_at_exec (now @named_env's).
+    defaults = {"packages": {}, "python": None, "extra_indices": [], "disabled": None,
+                "conda_only": {}, "extras": [], "sources": [], "name": None, "pathspec": None,
+                "fetch_at_exec": None}
+    kinds = {"packages": "mapping", "disabled": "flag", "conda_only": "mapping",
+             "extras": "names", "sources": "names", "name": "text", "pathspec": "text",
+             "fetch_at_exec": "flag"}
+    allow_multiple = True
+
+
+class _SysPackagesMixin(_Arguments):
+    # Virtual packages for the resolution: {"__cuda": "12.2", "__glibc": "2.27"}.
+    defaults = {"packages": {}, "disabled": None}
     kinds = {"packages": "mapping", "disabled": "flag"}
+    allow_multiple = True
 
 
 # -- flow level -------------------------------------------------------------------------
@@ -153,15 +200,9 @@ class _EnvFlowDecorator(FlowDecorator):
     def flow_init(self, flow, graph, environment, flow_datastore, metadata, logger, echo, options):
         _require_flowenv(self.name, environment)
         self.check_arguments(flow=flow.name)
-        decos = flow._flow_decorators
-        if "named_env_base" in decos and self.name == "named_env_base":
-            defining = [n for n in ("conda_base", "pypi_base") if n in decos]
-            if defining:
-                raise FlowenvException(
-                    "%s: @named_env_base cannot be combined with @%s on the flow: named "
-                    "environments are already resolved. Add packages on steps with @conda or "
-                    "@pypi instead." % (flow.name, " or @".join(defining))
-                )
+        # The flow's decorators together are checked when the launcher plans the steps
+        # (step_plan): tasks run this in their environment, which may lack flowenv's needs.
+        if self.name == "named_env_base":
             self.check_reference(flow=flow.name)
 
 
@@ -172,9 +213,22 @@ class CondaFlowDecorator(_CondaMixin, _EnvFlowDecorator):
 
 
 class PypiFlowDecorator(_PypiMixin, _EnvFlowDecorator):
-    """PyPI packages for every step: packages={name: version}, python, extra_indices."""
+    """PyPI packages for every step: packages={name: version}, python, extra_indices,
+    conda_only={name: version}, extras=[pip options]."""
 
     name = "pypi_base"
+
+
+class PipFlowDecorator(PypiFlowDecorator):
+    """The reference extension's old name of @pypi_base (deprecated)."""
+
+    name = "pip_base"
+
+
+class SysPackagesFlowDecorator(_SysPackagesMixin, _EnvFlowDecorator):
+    """Virtual packages for every step's resolution: packages={"__cuda": "12.2"}."""
+
+    name = "sys_packages_base"
 
 
 class NamedEnvFlowDecorator(_NamedEnvMixin, _EnvFlowDecorator):
@@ -205,6 +259,19 @@ class PypiStepDecorator(_PypiMixin, _EnvStepDecorator):
     name = "pypi"
 
 
+class PipStepDecorator(PypiStepDecorator):
+    """The reference extension's old name of @pypi (deprecated)."""
+
+    name = "pip"
+
+
+class SysPackagesStepDecorator(_SysPackagesMixin, _EnvStepDecorator):
+    """Virtual packages for this step's resolution (and its requirements id):
+    packages={"__cuda": "12.2", "__glibc": "2.27"}, on top of @sys_packages_base."""
+
+    name = "sys_packages"
+
+
 class NamedEnvStepDecorator(_NamedEnvMixin, _EnvStepDecorator):
     """A named environment for this step; flowenv also puts one (empty) on every step to
     run the step in its environment."""
@@ -216,18 +283,7 @@ class NamedEnvStepDecorator(_NamedEnvMixin, _EnvStepDecorator):
         self.check_reference(step=step)
         self.step = step
         self.environment = environment
-        self.remote = any(d.name in REMOTE_DECORATORS for d in decos)
-        base = flow._flow_decorators.get("named_env_base")
-        ref = self if self.reference else (base[0] if base and base[0].reference else None)
-        if ref is not None and ref.attributes["fetch_at_exec"]:
-            extra = [d.name for d in decos if d.name in ("conda", "pypi")
-                     and _user_set(d, "libraries", "packages")]
-            if extra:
-                raise FlowenvException(
-                    "Step %s: @%s adds packages to a named environment fetched at execution "
-                    "(fetch_at_exec=True); it cannot be extended. Drop fetch_at_exec or the "
-                    "extra packages." % (step, extra[0])
-                )
+        self.flow_datastore = flow_datastore
         self.interpreter = None
 
     # -- launcher side --
@@ -239,11 +295,23 @@ class NamedEnvStepDecorator(_NamedEnvMixin, _EnvStepDecorator):
                              is_cloned, ubf_context):
         self.interpreter = None
         self.env_vars = {}
-        if self.remote:
+        if self.environment.is_remote(self.step):
             return
-        located = self.environment.locate(self.step)
+        located = self.environment.locate(
+            self.step, lambda: self._task_values(task_datastore.run_id, task_id, input_paths))
         if located is not None:
             self.interpreter, self.env_vars = located
+
+    def _task_values(self, run_id, task_id, input_paths):
+        """What @{VAR} also knows in a fetch_at_exec reference: the task's run, step and
+        task ids, and the flow's parameters (METAFLOW_INIT_<NAME>), read from the task's
+        first input."""
+        values = {"METAFLOW_RUN_ID": str(run_id), "METAFLOW_STEP_NAME": self.step,
+                  "METAFLOW_TASK_ID": str(task_id)}
+        if input_paths:
+            parent = self.flow_datastore.get_task_datastore(*input_paths[0].split("/")[-3:])
+            values.update(parameter_values(self.environment.flow, lambda var: parent[var]))
+        return values
 
     def runtime_step_cli(self, cli_args, retry_count, max_user_code_retries, ubf_context):
         if not self.interpreter:

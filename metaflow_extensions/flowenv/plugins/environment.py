@@ -2,6 +2,7 @@
 
 import inspect
 import os
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,6 +26,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
         self.datastore_type = "local"
         self._echo = None
         self._envs = None
+        self._settings = None
         self._plans = None
         self._resolved = {}  # step -> (Lock, alias shown to the user or None)
         self._imported = {}  # (LockRef, platform) -> Lock: each lock file read once a run
@@ -57,42 +59,62 @@ class FlowenvEnvironment(MetaflowEnvironment):
                 progress = EchoProgress(self._echo)
             else:
                 progress = Progress()
-            with user_errors():
-                self._envs = open_environments(self.datastore_type, self._echo, progress,
-                                               metaflow_settings(**self._setting_overrides))
+            self._envs = open_environments(self.datastore_type, self._echo, progress,
+                                           self.settings())
         return self._envs
 
     def settings(self):
-        return self.environments().settings
+        """Read once, without opening the store (which steps are remote needs them)."""
+        if self._settings is None:
+            with user_errors():
+                self._settings = metaflow_settings(**self._setting_overrides)
+        return self._settings
 
     def override_settings(self, **overrides):
         """Settings given on the command line, over the environment and the profile."""
         self._setting_overrides.update(overrides)
-        self._envs = None
+        self._envs = self._settings = None
 
     def plans(self):
         if self._plans is None:
             from .step_plan import plan_step
 
-            environ = self.settings().environ
+            settings = self.settings()
             flow_dir = os.path.dirname(os.path.abspath(inspect.getfile(type(self.flow))))
             with user_errors():
                 self._plans = {
                     step.name: plan_step(self.flow.name, self.flow._flow_decorators,
-                                         step.name, step.decorators, environ, flow_dir)
+                                         step.name, step.decorators, settings.environ, flow_dir,
+                                         settings.gpu_virtual_packages, settings.conda_channels)
                     for step in self.flow
                 }
+            self._say_deprecations(self._plans.values())
         return self._plans
 
-    def lock_for_reference(self, plan, platform=None, lock_files="import"):
+    def _say_deprecations(self, plans):
+        """Each deprecated spelling once, with every place it is written."""
+        places = {}
+        for plan in plans:
+            for d in plan.deprecations:
+                places.setdefault((d.spelling, d.instead), set()).add(d.where)
+        for (spelling, instead), where in sorted(places.items()):
+            line = "flowenv: %s is deprecated (%s): write %s instead" % (
+                spelling, ", ".join(sorted(where)), instead)
+            if self._echo is not None:
+                self._echo(line, bad=True)
+            else:
+                print(line, file=sys.stderr)
+
+    def lock_for_reference(self, plan, platform=None, lock_files="import", task_values=None):
         """The lock a named_env / named_env_base reference points to, right now. A lock=
         file is taken in ("import": stored, once per run), only read ("read": a dry run),
-        or looked up in the store ("find": None when it was never taken in)."""
+        or looked up in the store ("find": None when it was never taken in). @{VAR} also
+        knows task_values (a fetch_at_exec reference, per task)."""
         from flowenv import expand_vars
         from flowenv.errors import FlowenvError
 
         envs = self.environments()
-        environ = envs.settings.environ
+        environ = dict(envs.settings.environ, **(task_values or {}))
         try:
             if plan.lock:
                 return self._lock_file_env(plan.lock, platform, lock_files), None
@@ -132,13 +154,39 @@ class FlowenvEnvironment(MetaflowEnvironment):
                 self._imported[key] = envs.import_lock(read(), key[1])
             return self._imported[key]
 
-    def platform_for(self, step_name):
-        """Remote steps run on Linux machines, whatever the launcher is."""
-        if self._is_remote(step_name):
-            return self.settings().remote_platform
-        from flowenv.platforms import host_platform
+    def remote_decorator(self, step_name):
+        """The decorator that runs step_name on another machine: one named in the setting
+        FLOWENV_REMOTE_DECORATORS, or one that says it supports conda environments (as
+        Metaflow's compute decorators do); None for a local step."""
+        names = set(self.settings().remote_decorators)
+        step = next(s for s in self.flow if s.name == step_name)
+        for deco in step.decorators:
+            if deco.name in names or getattr(deco, "supports_conda_environment", False) is True:
+                return deco
+        return None
 
-        return host_platform()
+    def is_remote(self, step_name):
+        return self.remote_decorator(step_name) is not None
+
+    def platform_for(self, step_name):
+        """A remote step's platform is the one its compute decorator targets (its
+        target_platform: OSS @kubernetes takes METAFLOW_KUBERNETES_CONDA_ARCH), else
+        FLOWENV_REMOTE_PLATFORM; a local step's is this machine's."""
+        from flowenv.platforms import SUPPORTED, host_platform
+
+        deco = self.remote_decorator(step_name)
+        if deco is None:
+            return host_platform()
+        target = getattr(deco, "target_platform", None)
+        if not target:
+            return self.settings().remote_platform
+        if target not in SUPPORTED:
+            raise FlowenvException(
+                "@%s on step %s targets platform %r, which flowenv cannot resolve for "
+                "(it knows %s)%s" % (deco.name, step_name, target, ", ".join(SUPPORTED),
+                                     ": check METAFLOW_KUBERNETES_CONDA_ARCH"
+                                     if deco.name == "kubernetes" else ""))
+        return target
 
     def resolve_step(self, plan, force=False, platform=None, dry_run=False):
         """(lock, alias shown) of a step with a fixed environment, for platform (default:
@@ -173,7 +221,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
     def init_environment(self, echo, only_steps=None):
         resolved = self.resolve_steps(only_steps)
         local = {lock.full_id: lock for step, (lock, _) in resolved.items()
-                 if not self._is_remote(step)}
+                 if not self.is_remote(step)}
         with user_errors(), ThreadPoolExecutor(max_workers=2) as pool:
             list(pool.map(lambda lock: self.environments().create(lock), local.values()))
         plans = self.plans()
@@ -194,21 +242,17 @@ class FlowenvEnvironment(MetaflowEnvironment):
         return "  %s: environment %s%s (Python %s, %d packages)" % (
             plan.step, lock.full_id[:12], named, lock.python, len(lock.files))
 
-    def _is_remote(self, step_name):
-        from .decorators import REMOTE_DECORATORS
-
-        step = next(s for s in self.flow if s.name == step_name)
-        return any(d.name in REMOTE_DECORATORS for d in step.decorators)
-
-    def locate(self, step_name):
+    def locate(self, step_name, task_values=None):
         """(interpreter, env vars) for a local task of step_name, or None to keep the
-        launching Python. fetch_at_exec references are looked up here, per task."""
+        launching Python. fetch_at_exec references are looked up here, per task, with
+        task_values() (the task's ids and parameters) known to @{VAR}."""
         plan = self.plans()[step_name]
         if plan.disabled:
             return None
         with user_errors():
             if plan.fetch_at_exec:
-                lock, alias = self.lock_for_reference(plan)
+                lock, alias = self.lock_for_reference(
+                    plan, task_values=task_values() if task_values else None)
             elif step_name in self._resolved:
                 lock, alias = self._resolved[step_name]
             else:
@@ -232,7 +276,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
 
     def _remote_plan(self, step_name):
         plan = self.plans().get(step_name)
-        if plan is None or plan.disabled or not self._is_remote(step_name):
+        if plan is None or plan.disabled or not self.is_remote(step_name):
             return None
         return plan
 
@@ -262,8 +306,10 @@ class FlowenvEnvironment(MetaflowEnvironment):
 
         with user_errors():
             platform = self.platform_for(step_name)
-            if plan.fetch_at_exec and plan.name:
-                ref, alias = plan.name, plan.name
+            fetched = None
+            if plan.fetch_at_exec:  # worked out in the container, task by task
+                fetched = (self.flow.name, "name" if plan.name else "pathspec")
+                ref, alias = plan.name or plan.pathspec, None
                 python, conda = self._fetched_env_shape(plan, platform)
             else:
                 lock, alias = self._resolved.get(step_name) or self.resolve_steps([step_name])[step_name]
@@ -273,7 +319,7 @@ class FlowenvEnvironment(MetaflowEnvironment):
                      origin="flowenv's tools"), platform)
             return remote.bootstrap_commands(
                 step_name, store_url(datastore_type, self.settings(), self._echo), ref,
-                tools.full_id, alias, self.settings().exported())
+                tools.full_id, alias, self.settings().exported(), fetched)
 
     # -- code package for local tasks --------------------------------------------------
 

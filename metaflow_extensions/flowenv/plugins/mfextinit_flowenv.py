@@ -3,11 +3,15 @@ STEP_DECORATORS_DESC = [
     ("conda", ".decorators.CondaStepDecorator"),
     ("pypi", ".decorators.PypiStepDecorator"),
     ("named_env", ".decorators.NamedEnvStepDecorator"),
+    ("sys_packages", ".decorators.SysPackagesStepDecorator"),
+    ("pip", ".decorators.PipStepDecorator"),
 ]
 FLOW_DECORATORS_DESC = [
     ("conda_base", ".decorators.CondaFlowDecorator"),
     ("pypi_base", ".decorators.PypiFlowDecorator"),
     ("named_env_base", ".decorators.NamedEnvFlowDecorator"),
+    ("sys_packages_base", ".decorators.SysPackagesFlowDecorator"),
+    ("pip_base", ".decorators.PipFlowDecorator"),
 ]
 ENVIRONMENTS_DESC = [
     ("conda", ".environment.FlowenvEnvironment"),

@@ -205,3 +205,21 @@ def test_environment_yml_env_end_to_end(tmp_path, envs, channels, wheel_index, e
     prefix = envs.create(lock)
     assert versions(prefix, "condalib", "alpha", "pypiuser") == {
         "condalib": "1.0", "alpha": "2.0.0", "pypiuser": "1.0"}
+
+
+def test_sys_lists_give_virtual_packages(tmp_path):
+    path = tmp_path / "environment.yml"
+    path.write_text(textwrap.dedent("""\
+        dependencies:
+          - condalib=1.0
+          - sys:
+            - __glibc=2.27
+            - __cuda==12.2
+        """))
+    assert parse_environment_file(path).virtual_packages == ("__cuda=12.2=0", "__glibc=2.27=0")
+    path.write_text("dependencies: [condalib]\nsys: [__cuda 12.2]\n")
+    assert parse_environment_file(path).virtual_packages == ("__cuda=12.2=0",)
+    path.write_text("dependencies:\n  - sys:\n    - cuda=12\n")
+    with pytest.raises(SpecError) as err:
+        parse_environment_file(path)
+    assert str(path) in str(err.value) and "sys entry 'cuda=12'" in str(err.value)

@@ -283,3 +283,38 @@ def test_the_reference_extensions_corner_cases_file(tmp_path):
     assert parse_requirements_file(path).pypi == (
         "clip @ git+https://github.com/openai/CLIP.git@d50d76daa670286dd6cacf3bcd80b5e4823fc8e1",
         "foo @ file:///tmp/build_foo_pkg", "outlier-detector==0.0.3")
+
+
+def test_the_reference_extensions_own_lines(tmp_path):
+    path = write(tmp_path, "requirements.txt", """\
+        python==3.11
+        --conda-pkg ffmpeg==6.1
+        --conda-pkg conda-forge::lame >= 3.100
+        --conda-pkg sox
+        --conda-channel bioconda
+        --sys-pkg __cuda==12.2
+        alpha==1.0
+        """)
+    spec = parse_requirements_file(path)
+    assert spec.python == "3.11" and spec.pypi == ("alpha==1.0",)
+    assert spec.conda == ("ffmpeg 6.1", "conda-forge::lame >=3.100", "sox")
+    assert spec.channels == ("bioconda",) and spec.virtual_packages == ("__cuda=12.2=0",)
+    # --python wins over the file's line; a range stays a range.
+    assert parse_requirements_file(path, python="3.12").python == "3.12"
+    ranged = write(tmp_path, "ranged.txt", "python>=3.10,<3.12\n")
+    assert parse_requirements_file(ranged).python == "<3.12,>=3.10"
+
+
+@pytest.mark.parametrize("line, message", [
+    ("--sys-pkg __cuda", "not a virtual package"),
+    ("--sys-pkg __cuda>=12", "not a virtual package"),
+    ("--sys-pkg __glibc==two", "not a glibc version"),
+    ("--conda-pkg", "takes a value"),
+    ("--conda-pkg ==1.0", "cannot read the conda package"),
+    ("python", "gives the Python version"),
+])
+def test_the_reference_lines_malformed(tmp_path, line, message):
+    path = write(tmp_path, "requirements.txt", "alpha\n%s\n" % line)
+    with pytest.raises(SpecError) as err:
+        parse_requirements_file(path)
+    assert message in str(err.value) and "line 2" in str(err.value)

@@ -298,3 +298,24 @@ def test_index_credentials_from_the_environment_reach_the_downloader(
     assert lock.pins() == {"alpha": "2.0.0", "beta": "1.5.0"}
     assert all(envs.store.packages.has(f) for f in lock.files)
     assert PASSWORD not in lock.to_json().decode()
+
+
+def test_a_requested_glibc_chooses_older_manylinux_wheels(envs, tmp_path, empty_index):
+    """@sys_packages(packages={"__glibc": "2.17"}) on a PyPI step: wheels that run there."""
+    folder = tmp_path / "wheels"
+    make_wheel(folder, "capped", "1.0", tag="py3-none-manylinux_2_28_aarch64")
+    make_wheel(folder, "capped", "1.0", tag="py3-none-manylinux_2_17_aarch64")
+    make_wheel(folder, "newonly", "2.0", tag="py3-none-manylinux_2_28_aarch64")
+    make_wheel(folder, "newonly", "1.0", tag="py3-none-manylinux_2_17_aarch64")
+
+    def resolved(*virtual):
+        spec = Spec(pypi=("capped", "newonly"), python=PYTHON_MINOR, index_url=empty_index,
+                    find_links=(str(folder),), virtual_packages=virtual)
+        return {f.name: f.filename for f in envs.resolve(spec, "linux-aarch64").files}
+
+    assert resolved() == {"capped": "capped-1.0-py3-none-manylinux_2_28_aarch64.whl",
+                          "newonly": "newonly-2.0-py3-none-manylinux_2_28_aarch64.whl"}
+    # uv is told the glibc too: a version without wheels for it is not chosen.
+    assert resolved("__glibc=2.17") == {
+        "capped": "capped-1.0-py3-none-manylinux_2_17_aarch64.whl",
+        "newonly": "newonly-1.0-py3-none-manylinux_2_17_aarch64.whl"}

@@ -54,3 +54,14 @@ def test_a_wheel_without_sha256_is_refused():
     entry["wheels"][0]["hashes"] = {}
     with pytest.raises(ResolveError, match="sha256"):
         pick_wheel(entry, "pkg", LINUX, tag_priority(LINUX))
+
+
+def test_a_requested_glibc_caps_the_manylinux_level():
+    entry = package("pkg-1.0-py3-none-manylinux_2_28_x86_64.whl",
+                    "pkg-1.0-py3-none-manylinux_2_17_x86_64.whl")
+    old = Target("linux-64", "3.11.7", glibc=(2, 17))
+    assert pick_wheel(entry, "pkg", old, tag_priority(old)).filename == (
+        "pkg-1.0-py3-none-manylinux_2_17_x86_64.whl")
+    new = Target("linux-64", "3.11.7", glibc=(2, 31))
+    assert pick_wheel(entry, "pkg", new, tag_priority(new)).filename == (
+        "pkg-1.0-py3-none-manylinux_2_28_x86_64.whl")
