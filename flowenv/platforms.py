@@ -74,13 +74,13 @@ def glibc_for(platform_name: str, requested: Optional[Tuple[int, int]] = None) -
 
 
 def parse_glibc(version: str) -> Tuple[int, int]:
-    """'2.27' (a __glibc virtual package's version) -> (2, 27)."""
+    """'2.27' (a __glibc virtual package's version) -> (2, 27); '3' -> (3, 0)."""
     try:
-        major, minor = (int(x) for x in version.split(".")[:2])
+        numbers = [int(x) for x in version.split(".")[:2]]
     except ValueError:
         raise SpecError("__glibc=%s is not a glibc version: write major.minor, such as 2.27"
                         % version) from None
-    return major, minor
+    return numbers[0], (numbers[1] if len(numbers) > 1 else 0)
 
 
 def uv_python_platform(platform_name: str, glibc: Optional[Tuple[int, int]] = None) -> str:

@@ -65,6 +65,8 @@ def test_config_shows_each_setting_from_the_profile(runner, profiles, tmp_path):
         "FLOWENV_KEYRING_PROVIDER": ("subprocess", "subprocess"),
         "FLOWENV_NETRC": ("/home/ann/.netrc-work", "/home/ann/.netrc-work"),
         "FLOWENV_REMOTE_PLATFORM": ("linux-aarch64", "linux-aarch64"),
+        "FLOWENV_REMOTE_DECORATORS": (["kubernetes", "titus"], "kubernetes titus"),
+        "FLOWENV_GPU_VIRTUAL_PACKAGES": ({"__cuda": "12.2"}, "__cuda=12.2=0"),
         "FLOWENV_COMPILE_BYTECODE": (True, "yes"),
         "FLOWENV_SHARE_BYTECODE": (False, "no"),
         "FLOWENV_FETCH_CONCURRENCY": (3, "3"),

@@ -204,4 +204,4 @@ def test_a_past_step_on_a_fresh_machine_with_its_code(runner, wheel_index, tmp_p
     # The folder is the user's now: a second create goes elsewhere.
     again = runner.metaflow("environment", "create", "--pathspec", "PastFlow/%s/start" % run_id,
                             "--into-dir", target, check=False, env=fresh)
-    assert again.returncode != 0 and "not a new or empty folder" in again.stderr
+    assert again.returncode != 0 and "must be a new or empty folder" in again.stderr

@@ -240,19 +240,24 @@ def test_each_remote_step_resolves_for_its_compute_decorators_platform(s3_runner
     pytest.importorskip("kubernetes")
     runner = s3_runner
     runner.write("flow.py", PLATFORM_FLOW)
-    proc = runner.flow("flow.py", "environment", "show", "--json", env={
+    runner.flow("flow.py", "environment", "resolve", "--output", "resolved.json", env={
         "METAFLOW_KUBERNETES_CONDA_ARCH": "linux-aarch64",
         "FLOWENV_REMOTE_DECORATORS": "titus", "FLOWENV_REMOTE_PLATFORM": "osx-arm64"})
-    steps = json.loads(proc.stdout[proc.stdout.index("{"):])
+    steps = json.loads((runner.folder / "resolved.json").read_text())["steps"]
     from flowenv.platforms import host_platform
 
-    assert {s: info["platform"] for s, info in steps.items()} == {
-        "start": "linux-aarch64", "local": host_platform(), "end": "osx-arm64"}
-    files = {s: runner.metaflow("environment", "show", info["env_id"], "--json").stdout
-             for s, info in steps.items()}
-    assert "manylinux_2_17_aarch64" in files["start"]
-    assert "manylinux_2_17_x86_64" in files["local"] and "aarch64" not in files["local"]
-    assert "macosx_11_0_arm64" in files["end"]
+    platforms = {s: list(info["environments"]) for s, info in steps.items()}
+    assert platforms == {"start": ["linux-aarch64"], "local": [host_platform()],
+                         "end": ["osx-arm64"]}
+    native = {s: [f["filename"] for f in info["environments"][platforms[s][0]]["lock"]["files"]
+                  if f["name"] == "native"][0] for s, info in steps.items()}
+    assert native == {"start": "native-1.0.0-%s.whl" % AARCH64_TAG,
+                      "local": "native-1.0.0-py3-none-manylinux_2_17_x86_64.whl",
+                      "end": "native-1.0.0-py3-none-macosx_11_0_arm64.whl"}
+    # Without a chosen arch, @kubernetes says linux-64, and FLOWENV_REMOTE_PLATFORM decides.
+    out = runner.flow("flow.py", "environment", "show", "--json",
+                      env={"FLOWENV_REMOTE_PLATFORM": "linux-aarch64"}).stdout
+    assert json.loads(out[out.index("{"):])["steps"]["start"]["platform"] == "linux-aarch64"
 
 
 def test_a_platform_flowenv_cannot_resolve_for_is_a_clear_error(s3_runner, aarch64_index):

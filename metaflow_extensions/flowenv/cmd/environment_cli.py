@@ -180,14 +180,15 @@ def create(api, env, pathspec, into_dir, name, install_notebook, force):
         folder = into_dir or (name if not (install_notebook or pathspec) else None)
         created = api.create_env(env, folder, force, pathspec=pathspec, kernel=install_notebook)
         if created.kernel_added:
-            _echo("The environment has no ipykernel: using %s, which adds it"
-                  % created.lock.full_id)
+            click.echo("The environment has no ipykernel: using %s, which adds it"
+                       % created.lock.full_id, err=True)
         if created.activate is not None:
             if not created.has_code:
-                _echo("%s stored no code package (it ran locally; set "
-                      "METAFLOW_FEAT_ALWAYS_UPLOAD_CODE_PACKAGE=1 to keep the code of local "
-                      "runs): only its environment is in %s" % (pathspec, created.prefix))
-            _echo("Activate it with: . %s" % created.activate)
+                click.echo("%s stored no code package (it ran locally; set "
+                           "METAFLOW_FEAT_ALWAYS_UPLOAD_CODE_PACKAGE=1 to keep the code of "
+                           "local runs): only its environment is in %s"
+                           % (pathspec, created.prefix), err=True)
+            click.echo("Activate it with: . %s" % created.activate, err=True)
         click.echo(str(created.prefix))
         if install_notebook:
             from flowenv.notebook import install_kernel

@@ -17,6 +17,10 @@ from .runtime_support import support_path
 from .task_metadata import env_id_of_pathspec
 
 
+# The target_platform Metaflow's compute decorators give when none was chosen.
+METAFLOW_DEFAULT_TARGET = "linux-64"
+
+
 class FlowenvEnvironment(MetaflowEnvironment):
     TYPE = "conda"
 
@@ -171,14 +175,16 @@ class FlowenvEnvironment(MetaflowEnvironment):
     def platform_for(self, step_name):
         """A remote step's platform is the one its compute decorator targets (its
         target_platform: OSS @kubernetes takes METAFLOW_KUBERNETES_CONDA_ARCH), else
-        FLOWENV_REMOTE_PLATFORM; a local step's is this machine's."""
+        FLOWENV_REMOTE_PLATFORM; a local step's is this machine's. `linux-64` is what
+        Metaflow's decorators say when nobody chose (OSS @batch always, @kubernetes without
+        METAFLOW_KUBERNETES_CONDA_ARCH): there FLOWENV_REMOTE_PLATFORM decides."""
         from flowenv.platforms import SUPPORTED, host_platform
 
         deco = self.remote_decorator(step_name)
         if deco is None:
             return host_platform()
         target = getattr(deco, "target_platform", None)
-        if not target:
+        if not target or target == METAFLOW_DEFAULT_TARGET:
             return self.settings().remote_platform
         if target not in SUPPORTED:
             raise FlowenvException(
