@@ -13,6 +13,7 @@ import re
 import shlex
 import signal
 import subprocess
+import sysconfig
 import threading
 from typing import Iterable, List, Mapping, Optional, Sequence
 
@@ -29,6 +30,9 @@ PASSTHROUGH = ("UV_CACHE_DIR", "UV_OFFLINE", "UV_NATIVE_TLS", "UV_HTTP_TIMEOUT",
 _CREDENTIAL = re.compile(r"^UV_INDEX_[A-Z0-9_]+_(USERNAME|PASSWORD)$")
 
 _FIND_LOCK = threading.Lock()
+# sysconfig's first use is not thread-safe, and resolutions run in threads (find_uv_bin
+# and packaging's tags read it): it is made here, on import, before any pool starts.
+sysconfig.get_config_vars()
 
 
 @functools.lru_cache(maxsize=None)
